@@ -1,0 +1,48 @@
+# The user's vocabulary: setup, test, lab, release, check, grade, bench, e2e.
+# Every target uses the project's virtual environment in .venv (made by `make setup`).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+KERNEL := rl-course
+NB ?=
+
+.PHONY: setup test test-fast lab release check grade lint clean
+
+## setup: create .venv, install rlcore (editable) with pinned deps, register the Jupyter kernel
+setup: $(VENV)/.stamp-setup
+
+$(VENV)/.stamp-setup: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[course,dev]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Deep RL course (rlcore)" >/dev/null
+	@touch $@
+	@echo "Set-up done. Next: make test   (or: make lab to open the lessons)"
+
+## test: unit tests, every notebook executed, lessons in sync, grading of good and bad submissions
+test: setup
+	$(PY) -m pytest -n 2 -q
+
+## test-fast: only the unit tests (no notebook execution)
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+## lab: open JupyterLab on the student notebooks
+lab: setup
+	$(VENV)/bin/jupyter lab lessons/
+
+## release: regenerate lessons/ from solutions/ with nbgrader (stubs, hidden tests removed, no outputs)
+release: setup
+	$(PY) -m autograder release
+
+## check NB=path: run a notebook with the hidden tests and print passed/failed per exercise
+check: setup
+	@test -n "$(NB)" || { echo "usage: make check NB=lessons/02-trajectories-and-returns/02-trajectories-and-returns.ipynb"; exit 2; }
+	$(PY) -m autograder check "$(NB)"
+
+lint: setup
+	$(VENV)/bin/ruff check rlcore autograder tests tools
+
+clean:
+	rm -rf $(VENV) .pytest_cache .nbgrader

@@ -1,0 +1,160 @@
+"""The machinery of the visible checks: call the learner's function, compare, explain.
+
+A failed check prints what was called, what came back, what was expected and a
+hint, then raises ``CheckFailed`` (an ``AssertionError``) with the same message, so
+the notebook stops at the cell the learner must look at. A passing check prints
+one short line.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["CheckFailed", "Checker", "fmt", "to_numpy", "close"]
+
+RTOL, ATOL = 1e-5, 1e-6
+
+
+class CheckFailed(AssertionError):
+    """A visible check failed; the message says what was called, got, expected and why."""
+
+
+def to_numpy(x: Any) -> Any:
+    """Return tensors and array-likes as numpy arrays (other objects unchanged)."""
+    if hasattr(x, "detach") and hasattr(x, "numpy"):
+        return x.detach().cpu().numpy()
+    return x
+
+
+def fmt(x: Any, limit: int = 160) -> str:
+    """A short, readable repr of a value for messages."""
+    if hasattr(x, "detach") and hasattr(x, "shape"):
+        arr = to_numpy(x)
+        body = np.array2string(arr, precision=4, threshold=12, edgeitems=3, suppress_small=True)
+        s = f"tensor({body}, shape={tuple(arr.shape)}, dtype={str(x.dtype).replace('torch.', '')})"
+    elif isinstance(x, np.ndarray):
+        body = np.array2string(x, precision=4, threshold=12, edgeitems=3, suppress_small=True)
+        s = f"array({body}, shape={x.shape})" if x.ndim else f"{x.item()!r}"
+    elif isinstance(x, float):
+        s = f"{x:.6g}"
+    else:
+        s = repr(x)
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def close(got: Any, expected: Any, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    """True when ``got`` has ``expected``'s shape and matches it within tolerances."""
+    try:
+        g = np.asarray(to_numpy(got), dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    e = np.asarray(to_numpy(expected), dtype=np.float64)
+    if g.shape != e.shape:
+        return False
+    return bool(np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=False))
+
+
+class Checker:
+    """Collects the checks of one exercise and reports them kindly.
+
+    Usage::
+
+        c = Checker("discounted_return", fn)
+        got = c.call([1, 2, 3], 0.5)            # prints a kind message if fn raises
+        c.expect_close(got, 2.75, hint="...")    # raises CheckFailed on mismatch
+        c.done()                                  # prints the success line
+    """
+
+    def __init__(self, name: str, fn: Any) -> None:
+        self.name = name
+        self.fn = fn
+        self.n = 0
+        self._call = name + "(...)"
+        if not callable(fn):
+            self.fail(
+                f"{name} is not a function (got {fmt(fn)}).",
+                hint=f"run the cell that defines `{name}` first, and keep its name unchanged.",
+            )
+
+    def describe_call(self, args: tuple, kwargs: dict) -> str:
+        parts = [fmt(a, 60) for a in args] + [f"{k}={fmt(v, 60)}" for k, v in kwargs.items()]
+        return f"{self.name}({', '.join(parts)})"
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the learner's function; turn an exception into a kind message."""
+        __tracebackhide__ = True
+        self._call = self.describe_call(args, kwargs)
+        try:
+            return self.fn(*args, **kwargs)
+        except NotImplementedError:
+            self.fail(
+                f"{self.name} is not written yet: calling {self._call} raised NotImplementedError.",
+                hint="replace `raise NotImplementedError()` in its cell with your code, run that "
+                "cell, then run this check again.",
+            )
+        except CheckFailed:
+            raise
+        except Exception as e:  # noqa: BLE001 - any learner error becomes a message
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            self.fail(
+                f"calling {self._call} raised {type(e).__name__}: {e}\n"
+                f"  (at line {where.lineno}: {(where.line or '').strip()})",
+                hint="read the error above; the docstring in the exercise cell says what each "
+                "argument is and which shape it has.",
+            )
+
+    def fail(self, message: str, hint: str | None = None) -> None:
+        __tracebackhide__ = True
+        text = f"\u2717 {self.name}: {message}"
+        if hint:
+            text += f"\n  hint: {hint}"
+        print(text)
+        raise CheckFailed(text)
+
+    def expect(self, ok: bool, got: Any, expected: Any, hint: str, what: str = "") -> None:
+        """Fail with called/got/expected/hint unless ``ok``."""
+        __tracebackhide__ = True
+        self.n += 1
+        if ok:
+            return
+        label = f" ({what})" if what else ""
+        self.fail(
+            f"{self._call} returned {fmt(got)}\n  expected{label}: {fmt(expected)}",
+            hint=hint,
+        )
+
+    def expect_close(self, got: Any, expected: Any, hint: str, what: str = "",
+                     rtol: float = RTOL, atol: float = ATOL) -> None:
+        __tracebackhide__ = True
+        g = to_numpy(got)
+        e = to_numpy(expected)
+        if np.ndim(e) > 0 and np.shape(g) != np.shape(e) and not np.isscalar(g):
+            self.n += 1
+            self.fail(
+                f"{self._call} returned shape {np.shape(g)}, expected shape {np.shape(e)}\n"
+                f"  got: {fmt(got)}\n  expected: {fmt(expected)}",
+                hint=hint,
+            )
+        self.expect(close(got, expected, rtol, atol), got, expected, hint, what)
+
+    def expect_type(self, got: Any, types: Any, description: str, hint: str) -> None:
+        __tracebackhide__ = True
+        self.expect(isinstance(got, types), type(got).__name__, description, hint, "type")
+
+    def done(self, extra: str = "") -> None:
+        msg = f"\u2713 {self.name}: all {self.n} checks passed."
+        if extra:
+            msg += " " + extra
+        print(msg)
+
+
+def run_check(name: str, fn: Any, body: Callable[[Checker], None], extra: str = "") -> None:
+    """Run ``body`` against a fresh ``Checker`` and print the success line."""
+    __tracebackhide__ = True
+    c = Checker(name, fn)
+    body(c)
+    c.done(extra)

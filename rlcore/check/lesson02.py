@@ -1,0 +1,134 @@
+"""Visible checks for lesson 02: trajectories and returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from .. import trajectory as ref_traj
+from ..mdp import TabularEnv, gridworld
+from ._core import Checker, fmt, run_check
+
+__all__ = [
+    "check_finite_horizon_return",
+    "check_discounted_return",
+    "check_reward_to_go",
+    "check_rollout",
+    "check_estimate_return",
+]
+
+
+def check_finite_horizon_return(fn: Any) -> None:
+    """Check R(tau) = sum_t r_t on small episodes (a list, an array, an empty episode)."""
+    __tracebackhide__ = True
+
+    def body(c: Checker) -> None:
+        hint = "add up every reward of the episode, R(tau) = r_0 + r_1 + ... + r_T."
+        c.expect_close(c.call([1.0, 2.0, 3.0]), 6.0, hint)
+        c.expect_close(c.call(np.array([0.5, -1.0, 0.0, 4.0])), 3.5, hint)
+        got = c.call([])
+        c.expect_close(got, 0.0, "an empty episode has return 0 (start your sum at 0).")
+        got = c.call([1, 1, 1])
+        c.expect(np.ndim(got) == 0, got, "a single number", "return one number (a float), not an array.")
+
+    run_check("finite_horizon_return", fn, body)
+
+
+def check_discounted_return(fn: Any) -> None:
+    """Check R(tau) = sum_t gamma^t r_t, including gamma = 0 and gamma = 1."""
+    __tracebackhide__ = True
+
+    def body(c: Checker) -> None:
+        r = [1.0, 2.0, 3.0]
+        hint = ("the first reward is not discounted: R = r_0 + gamma r_1 + gamma^2 r_2 + ...; "
+                "if you got 1.375 your powers of gamma start at 1 instead of 0.")
+        c.expect_close(c.call(r, 0.5), 2.75, hint, what="1 + 0.5*2 + 0.25*3")
+        c.expect_close(c.call(r, 1.0), 6.0, "with gamma = 1 nothing is discounted.")
+        c.expect_close(c.call(r, 0.0), 1.0, "with gamma = 0 only r_0 counts (0**0 is 1).")
+        c.expect_close(c.call([0.0, 0.0, 10.0], 0.9), 8.1, hint, what="0.9**2 * 10")
+
+    run_check("discounted_return", fn, body)
+
+
+def check_reward_to_go(fn: Any) -> None:
+    """Check G_t = sum_{k>=t} gamma^(k-t) r_k on a three-step episode."""
+    __tracebackhide__ = True
+
+    def body(c: Checker) -> None:
+        hint = ("G_t sums the rewards from t to the end, the first one undiscounted: "
+                "G_t = r_t + gamma G_{t+1}. Loop backwards from the last step.")
+        got = c.call([1.0, 2.0, 3.0])
+        c.expect_close(got, np.array([6.0, 5.0, 3.0]), hint, what="gamma defaults to 1")
+        got = c.call([1.0, 2.0, 3.0], 0.5)
+        c.expect_close(got, np.array([2.75, 3.5, 3.0]), hint, what="[1+0.5*2+0.25*3, 2+0.5*3, 3]")
+        c.expect(isinstance(got, np.ndarray), type(got).__name__, "a numpy array",
+                 "return np.array(...) with one entry per step.")
+        c.expect_close(c.call([5.0], 0.9), np.array([5.0]), hint)
+
+    run_check("reward_to_go", fn, body)
+
+
+def _show(traj: Any) -> str:
+    return (f"Trajectory(T={len(traj.rewards)}, actions={fmt(np.asarray(traj.actions), 60)}, "
+            f"terminated={traj.terminated}, truncated={traj.truncated})")
+
+
+def check_rollout(fn: Any) -> None:
+    """Check rollout on the gridworld (fixed start, a fixed policy) and on CartPole."""
+    __tracebackhide__ = True
+
+    def body(c: Checker) -> None:
+        env = TabularEnv(gridworld(), start_state=0)
+        east = lambda s: 2  # noqa: E731 - tiny policy
+        traj = c.call(env, east, max_steps=4, seed=0)
+        for field in ("observations", "actions", "rewards", "terminated", "truncated"):
+            c.expect(hasattr(traj, field), type(traj).__name__, f"an object with .{field}",
+                     "return rlcore.Trajectory(observations=..., actions=..., rewards=..., "
+                     "terminated=..., truncated=...).")
+        obs = np.asarray(traj.observations).tolist()
+        c.expect(obs == [0, 1, 21, 22], obs, [0, 1, 21, 22],
+                 "observations[t] is the state the agent saw *before* action t: start with the "
+                 "state from env.reset(), append it, then step.", what="states from (0,0) going east")
+        c.expect_close(np.asarray(traj.rewards), np.array([0.0, 10.0, 0.0, 0.0]),
+                       "rewards[t] is the reward returned by env.step(actions[t]).")
+        c.expect(bool(traj.truncated) and not bool(traj.terminated), _show(traj),
+                 "truncated=True, terminated=False",
+                 "stopping because of max_steps counts as truncation.", what="max_steps=4 reached")
+        cart = gym.make("CartPole-v1")
+        lean = lambda o: 0  # noqa: E731 - always push left: falls quickly
+        traj = c.call(cart, lean, max_steps=500, seed=3)
+        expected = ref_traj.rollout(cart, lean, max_steps=500, seed=3)
+        c.expect(len(traj.rewards) == len(expected), _show(traj), _show(expected),
+                 "stop as soon as env.step says terminated or truncated; pass seed to env.reset.")
+        c.expect(bool(traj.terminated) and not bool(traj.truncated), _show(traj), _show(expected),
+                 "CartPole terminated (the pole fell): terminated=True, truncated=False.")
+        c.expect_close(np.asarray(traj.observations), expected.observations,
+                       "observations[t] is what the agent saw before actions[t] "
+                       "(the last next-observation is not stored).")
+
+    run_check("rollout", fn, body)
+
+
+def check_estimate_return(fn: Any) -> None:
+    """Check the Monte Carlo estimate of J(pi) against a reference on CartPole."""
+    __tracebackhide__ = True
+
+    def body(c: Checker) -> None:
+        env = TabularEnv(gridworld(), start_state=0, max_episode_steps=3)
+        got = c.call(env, lambda s: 2, n_episodes=4, gamma=0.5, seed=0)
+        c.expect_close(got, 0.0 + 0.5 * 10 + 0.0, "average the *discounted* returns of the episodes.",
+                       what="every episode: 0 + 0.5*10 + 0.25*0")
+        cart = gym.make("CartPole-v1")
+        pol = lambda o: int(o[2] > 0)  # noqa: E731 - push toward the lean
+        got = c.call(cart, pol, n_episodes=5, gamma=0.99, seed=1)
+        expected = ref_traj.estimate_return(cart, pol, n_episodes=5, gamma=0.99, seed=1)
+        same_seed = np.mean([ref_traj.estimate_return(cart, pol, 1, 0.99, seed=1)])
+        hint = "use seed only for the first reset; later episodes must differ (reset(seed=None))."
+        if np.isclose(float(np.asarray(got)), same_seed) and not np.isclose(same_seed, expected):
+            hint = ("all your episodes look identical: you pass the seed to every reset. "
+                    "Seed only the first one.")
+        c.expect_close(got, expected, hint, what="mean discounted return of 5 episodes", rtol=1e-6)
+
+    run_check("estimate_return", fn, body)

@@ -1,0 +1,206 @@
+"""Plots the lessons share: returns of a trajectory, value heat maps with policy arrows,
+learning curves, and episode animations that render in JupyterLab without a display.
+
+Each function draws on ``ax`` when given (else on a new figure) and returns the
+matplotlib object it made, so lessons and tests can inspect or save it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import matplotlib
+
+import matplotlib.pyplot as plt
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._validate import as_float_array, check_gamma
+from .mdp import ACTION_ARROWS
+from .returns import reward_to_go
+
+__all__ = [
+    "plot_returns",
+    "plot_value_grid",
+    "plot_learning_curve",
+    "animate_frames",
+    "animate_episode",
+    "cartpole_frame",
+]
+
+
+def _ax(ax: plt.Axes | None, figsize: tuple[float, float] = (6, 3.5)) -> plt.Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_returns(rewards: ArrayLike, gamma: float = 1.0, ax: plt.Axes | None = None) -> plt.Axes:
+    """Plot r_t and the reward-to-go G_t = sum_{k>=t} gamma^(k-t) r_k of one episode.
+
+    rewards: shape (T,). The title reports R(tau) = G_0.
+    """
+    r = as_float_array(rewards, "rewards", ndim=1, allow_empty=False)
+    g = check_gamma(gamma)
+    G = reward_to_go(r, g)
+    ax = _ax(ax)
+    t = np.arange(len(r))
+    ax.bar(t, r, color="0.7", label="reward $r_t$")
+    ax.plot(t, G, "o-", color="C0", label=rf"reward-to-go $G_t$ ($\gamma$={g:g})")
+    ax.set_xlabel("time step t")
+    ax.set_ylabel("reward / return")
+    ax.set_title(rf"One episode: $R(\tau) = G_0$ = {G[0]:.3g}")
+    ax.legend(loc="best")
+    return ax
+
+
+def plot_value_grid(
+    V: ArrayLike,
+    shape: tuple[int, int] = (5, 5),
+    pi: ArrayLike | None = None,
+    title: str = "V(s)",
+    ax: plt.Axes | None = None,
+    annotate: bool = True,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> plt.Axes:
+    """Draw a value function on a grid as an annotated heat map, with policy arrows.
+
+    V: (S,) values with S = rows * cols and s = cols * row + col.
+    pi: optional (S, A) policy pi(a|s) over (north, south, east, west); an arrow is
+    drawn for every action with the state's largest probability (ties all drawn).
+    """
+    rows, cols = shape
+    v = as_float_array(V, "V", ndim=1)
+    if v.size != rows * cols:
+        raise ValueError(f"V must have {rows * cols} entries for shape {shape}, got {v.size}")
+    grid = v.reshape(rows, cols)
+    ax = _ax(ax, figsize=(4.6, 4.2))
+    im = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="value")
+    if annotate:
+        mid = (np.nanmax(grid) + np.nanmin(grid)) / 2
+        for (r, c), val in np.ndenumerate(grid):
+            ax.text(c, r + (0.22 if pi is not None else 0), f"{val:.1f}", ha="center",
+                    va="center", fontsize=9, color="white" if val < mid else "black")
+    if pi is not None:
+        p = as_float_array(pi, "pi", ndim=2)
+        if p.shape[0] != rows * cols or p.shape[1] != 4:
+            raise ValueError(f"pi must have shape ({rows * cols}, 4), got {p.shape}")
+        d = {0: (0, -0.3), 1: (0, 0.3), 2: (0.3, 0), 3: (-0.3, 0)}
+        for s in range(rows * cols):
+            r, c = divmod(s, cols)
+            best = np.flatnonzero(np.isclose(p[s], p[s].max()))
+            for a in best:
+                dx, dy = d[int(a)]
+                ax.annotate("", xy=(c + dx, r - 0.1 + dy), xytext=(c, r - 0.1),
+                            arrowprops=dict(arrowstyle="->", color="white", lw=1.4))
+    ax.set_xticks(range(cols))
+    ax.set_yticks(range(rows))
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    ax.set_title(title)
+    return ax
+
+
+def plot_learning_curve(
+    steps: ArrayLike,
+    returns: ArrayLike,
+    ax: plt.Axes | None = None,
+    label: str | None = None,
+    xlabel: str = "environment steps",
+    target: float | None = None,
+) -> plt.Axes:
+    """Plot episode return against training progress (steps or seconds)."""
+    x = as_float_array(steps, "steps", ndim=1)
+    y = as_float_array(returns, "returns", ndim=1)
+    if x.shape != y.shape:
+        raise ValueError(f"steps and returns must have the same length, got {x.shape} and {y.shape}")
+    ax = _ax(ax)
+    ax.plot(x, y, label=label)
+    if target is not None:
+        ax.axhline(target, color="0.5", ls="--", lw=1, label=f"target {target:g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(r"return $R(\tau)$")
+    ax.set_title("Learning curve")
+    if label or target is not None:
+        ax.legend(loc="best")
+    return ax
+
+
+def cartpole_frame(obs: ArrayLike, ax: plt.Axes | None = None) -> list[Any]:
+    """Draw CartPole's state (x, x_dot, theta, theta_dot) as a cart and a pole; return artists."""
+    x, _, theta, _ = as_float_array(obs, "obs", ndim=1)
+    ax = _ax(ax)
+    pole_len = 1.0
+    artists = [
+        ax.add_patch(plt.Rectangle((x - 0.25, -0.125), 0.5, 0.25, color="0.3")),
+        ax.plot([x, x + pole_len * np.sin(theta)], [0, pole_len * np.cos(theta)],
+                color="C1", lw=5)[0],
+    ]
+    return artists
+
+
+def animate_frames(frames: Sequence[Any], draw: Any = None, interval: int = 80,
+                   title: str = "episode") -> Any:
+    """Return an IPython HTML animation (``to_jshtml``) of ``frames``.
+
+    frames: RGB images (H, W, 3), or any objects when ``draw(frame, ax)`` is given.
+    Renders with matplotlib only, so no display server is needed.
+    """
+    from IPython.display import HTML
+    from matplotlib import animation
+
+    if len(frames) == 0:
+        raise ValueError("frames must not be empty")
+    fig, ax = plt.subplots(figsize=(4, 3.2))
+    plt.close(fig)  # only the animation is shown, not a stray static figure
+
+    def update(i: int):
+        ax.clear()
+        if draw is None:
+            ax.imshow(frames[i])
+            ax.axis("off")
+        else:
+            draw(frames[i], ax)
+        ax.set_title(f"{title}: step {i}")
+        return []
+
+    anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
+    return HTML(anim.to_jshtml(default_mode="once"))
+
+
+def _draw_cartpole(obs: Any, ax: plt.Axes) -> None:
+    cartpole_frame(obs, ax)
+    ax.set_xlim(-2.6, 2.6)
+    ax.set_ylim(-0.4, 1.3)
+    ax.axhline(-0.125, color="0.6", lw=1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("cart position x")
+    ax.set_yticks([])
+
+
+def animate_episode(env: Any, traj: Any, interval: int = 60, max_frames: int = 200) -> Any:
+    """Return an HTML animation of trajectory ``traj`` in ``env`` (CartPole or a TabularEnv).
+
+    CartPole is drawn from its observations (no pygame needed); a tabular env by
+    replaying the states through its ``render()``.
+    """
+    obs = np.asarray(traj.observations)[:max_frames]
+    spec_id = getattr(getattr(env, "spec", None), "id", "") or ""
+    if "CartPole" in spec_id or (obs.ndim == 2 and obs.shape[1] == 4):
+        return animate_frames(list(obs), draw=_draw_cartpole, interval=interval, title="CartPole")
+    base = getattr(env, "unwrapped", env)
+    if hasattr(base, "mdp"):
+        frames = []
+        saved = base.state
+        for s in obs:
+            base.state = int(s)
+            frames.append(base.render())
+        base.state = saved
+        return animate_frames(frames, interval=max(interval, 150), title="gridworld")
+    raise ValueError(f"animate_episode does not know how to draw env {spec_id or type(env).__name__}")
+
+
+matplotlib.rcParams.setdefault("figure.dpi", 100)
