@@ -1,0 +1,146 @@
+"""Reading course notebooks: which assignment, which cells run, which tests exist, what was tampered with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+LESSONS = ROOT / "lessons"
+SKIP_TAGS = {"demo", "colab"}
+
+
+class GradeError(Exception):
+    """The file cannot be graded (not a course notebook, unreadable): a one-line reason."""
+
+
+def assignments() -> list[str]:
+    return sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+def read(path: str | Path) -> nbformat.NotebookNode:
+    path = Path(path)
+    if not path.exists():
+        raise GradeError(f"{path}: no such file")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as e:  # noqa: BLE001 - any parse failure is "unreadable"
+        raise GradeError(f"{path}: not a readable notebook ({type(e).__name__}: {str(e)[:120]})") from None
+    if not isinstance(nb.get("cells"), list):
+        raise GradeError(f"{path}: not a readable notebook (no cells)")
+    return nb
+
+
+def find_assignment(nb: nbformat.NotebookNode, path: Path) -> str:
+    """The assignment id from the notebook's metadata, else from its folder or file name."""
+    known = assignments()
+    meta = nb.metadata.get("course", {}) if isinstance(nb.metadata, dict) else {}
+    for candidate in (meta.get("assignment") if isinstance(meta, dict) else None,
+                      path.parent.name, path.stem):
+        if candidate in known:
+            return candidate
+    raise GradeError(f"{path}: not a course notebook (no known assignment in its metadata, folder "
+                     f"or name; known: {', '.join(known)})")
+
+
+def source_notebook(assignment: str) -> nbformat.NotebookNode:
+    return nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def released_notebook(assignment: str) -> nbformat.NotebookNode:
+    path = LESSONS / assignment / f"{assignment}.ipynb"
+    return nbformat.read(path, as_version=4) if path.exists() else source_notebook(assignment)
+
+
+def _nbg(cell) -> dict:
+    meta = cell.get("metadata", {})
+    nbg = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+    return nbg if isinstance(nbg, dict) else {}
+
+
+def _tags(cell) -> set[str]:
+    meta = cell.get("metadata", {})
+    tags = meta.get("tags", []) if isinstance(meta, dict) else []
+    return set(tags) if isinstance(tags, list) else set()
+
+
+@dataclass
+class TestCell:
+    grade_id: str
+    name: str
+    points: float
+
+
+def tests_of(source: nbformat.NotebookNode) -> list[TestCell]:
+    """The graded test cells of the instructor's notebook, in order."""
+    out = []
+    for cell in source.cells:
+        nbg = _nbg(cell)
+        if cell.cell_type == "code" and nbg.get("grade") and not nbg.get("solution"):
+            gid = nbg["grade_id"]
+            name = gid[5:] if gid.startswith("test_") else gid
+            out.append(TestCell(gid, name, float(nbg.get("points", 0))))
+    return out
+
+
+@dataclass
+class Plan:
+    cells: list[str] = field(default_factory=list)     # sources to execute, in order
+    labels: list[str] = field(default_factory=list)    # a short description of each, for messages
+    flags: list[str] = field(default_factory=list)
+
+
+def plan(student: nbformat.NotebookNode, released: nbformat.NotebookNode) -> Plan:
+    """Choose the student's cells to run and note tampering.
+
+    Runs every code cell of the submission except test cells (the grader brings the
+    hidden tests itself) and demonstration cells (training runs, animations, widgets),
+    recognised by their tags or by their released source (so stripped metadata does
+    not matter). Flags deleted, edited or stripped test cells and answer cells.
+    """
+    rel_tests = {}
+    rel_answers = set()
+    skip_sources = set()
+    for cell in released.cells:
+        if cell.cell_type != "code":
+            continue
+        nbg = _nbg(cell)
+        if nbg.get("grade") and not nbg.get("solution"):
+            rel_tests[nbg["grade_id"]] = cell.source.strip()
+            skip_sources.add(cell.source.strip())
+        elif nbg.get("solution"):
+            rel_answers.add(nbg["grade_id"])
+        elif _tags(cell) & SKIP_TAGS:
+            skip_sources.add(cell.source.strip())
+    p = Plan()
+    seen_tests, seen_answers = set(), set()
+    for i, cell in enumerate(student.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        nbg = _nbg(cell)
+        gid = nbg.get("grade_id")
+        if nbg.get("grade") and not nbg.get("solution"):
+            seen_tests.add(gid)
+            if gid in rel_tests and src.strip() != rel_tests[gid]:
+                p.flags.append(f"edited-test-cell:{gid}")
+            continue
+        if nbg.get("solution") and gid:
+            seen_answers.add(gid)
+        if _tags(cell) & SKIP_TAGS or src.strip() in skip_sources:
+            continue
+        if not src.strip():
+            continue
+        p.cells.append(src)
+        first = next((ln for ln in src.splitlines() if ln.strip() and not ln.startswith("#")), "")
+        p.labels.append(f"cell {i + 1} ({first.strip()[:60]})")
+    for gid in rel_tests:
+        if gid not in seen_tests:
+            p.flags.append(f"missing-test-cell:{gid}")
+    for gid in sorted(rel_answers - seen_answers):
+        p.flags.append(f"missing-answer-metadata:{gid}")
+    return p

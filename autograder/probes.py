@@ -1,0 +1,234 @@
+"""Probes: how the grader calls a student's code inside the sandbox.
+
+The grader never trusts what happens in the student's process. A *probe* runs there:
+it decodes plain-data inputs, calls the student's function (or class) and encodes
+what it observed as plain data. The *judge* (``autograder.hidden``), in the grader's
+own process, compares those observations with reference values. Patching numpy,
+torch or builtins in the notebook therefore cannot change a verdict.
+
+This module holds no expected values and no hidden inputs: it is safe to expose.
+Encoding is JSON-compatible (numbers, strings, lists, dicts) with tagged dicts for
+arrays and tensors, so nothing is ever unpickled from the sandbox.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["encode", "decode", "PROBES", "probe", "run_probe", "ProbeError"]
+
+
+class ProbeError(Exception):
+    """The student's code raised, or returned something that cannot be observed."""
+
+
+# ----------------------------------------------------------------- encoding
+def _floats(a: np.ndarray) -> list:
+    return a.tolist()
+
+
+def encode(x: Any, depth: int = 0) -> Any:
+    """Turn an observed value into plain JSON-able data, keeping type, dtype and shape."""
+    if depth > 6:
+        return {"__repr__": type(x).__name__}
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch = None
+    if torch is not None and isinstance(x, torch.Tensor):
+        t = x.detach().cpu()
+        if t.dtype == torch.bfloat16 or t.dtype == torch.float16:
+            t = t.float()
+        return {"__tensor__": _floats(t.numpy()), "dtype": str(x.dtype).replace("torch.", ""),
+                "shape": list(x.shape), "requires_grad": bool(x.requires_grad),
+                "grad_fn": x.grad_fn is not None}
+    if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            return {"__repr__": "ndarray[object]", "shape": list(x.shape)}
+        return {"__nd__": _floats(x), "dtype": str(x.dtype), "shape": list(x.shape)}
+    if isinstance(x, np.generic):
+        return {"__np__": x.item(), "dtype": str(x.dtype)}
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return x
+    if isinstance(x, int):
+        return x if abs(x) < 2**53 else float(x)
+    if isinstance(x, float):
+        return x
+    if isinstance(x, tuple):
+        return {"__tuple__": [encode(v, depth + 1) for v in x]}
+    if isinstance(x, list):
+        return [encode(v, depth + 1) for v in x]
+    if isinstance(x, dict):
+        return {"__dict__": {str(k): encode(v, depth + 1) for k, v in x.items()}}
+    return {"__repr__": type(x).__name__}
+
+
+def decode(x: Any) -> Any:
+    """Turn plain data from the judge into inputs: arrays, tensors, generators, envs, policies."""
+    if isinstance(x, list):
+        return [decode(v) for v in x]
+    if not isinstance(x, dict):
+        return x
+    if "__nd__" in x:
+        return np.asarray(x["__nd__"], dtype=x.get("dtype", "float64")).reshape(x["shape"])
+    if "__tensor__" in x:
+        import torch
+        arr = np.asarray(x["__tensor__"]).reshape(x["shape"])
+        t = torch.tensor(arr, dtype=getattr(torch, x.get("dtype", "float32")))
+        if x.get("requires_grad"):
+            t.requires_grad_(True)
+        return t
+    if "__tuple__" in x:
+        return tuple(decode(v) for v in x["__tuple__"])
+    if "__dict__" in x:
+        return {k: decode(v) for k, v in x["__dict__"].items()}
+    if "__rng__" in x:
+        return np.random.default_rng(x["__rng__"])
+    if "__generator__" in x:
+        import torch
+        return torch.Generator().manual_seed(int(x["__generator__"]))
+    if "__env__" in x:
+        return make_env(x["__env__"])
+    if "__policy__" in x:
+        return make_policy(x["__policy__"])
+    if "__float__" in x:
+        return float(x["__float__"])
+    if "__module__" in x:  # a torch.nn module class by name, e.g. nn.ReLU
+        import torch.nn as nn
+        return getattr(nn, x["__module__"])
+    raise ValueError(f"cannot decode {sorted(x)}")
+
+
+def make_env(spec: dict) -> Any:
+    """Build an environment from a plain description (runs inside the sandbox)."""
+    kind = spec["kind"]
+    if kind == "gridworld":
+        from rlcore.mdp import TabularEnv, gridworld
+        return TabularEnv(gridworld(spec.get("slip", 0.0)), start_state=spec.get("start_state"),
+                          max_episode_steps=spec.get("max_episode_steps", 100))
+    if kind == "gym":
+        import gymnasium as gym
+        return gym.make(spec["id"], **spec.get("kwargs", {}))
+    raise ValueError(f"unknown env kind {kind!r}")
+
+
+def make_policy(spec: dict) -> Callable[[Any], Any]:
+    """Build a deterministic policy from a plain description."""
+    kind = spec["kind"]
+    if kind == "table":  # tabular obs -> action
+        table = list(spec["table"])
+        return lambda s: table[int(s)]
+    if kind == "linear":  # CartPole-like: action = int(w . obs + b > 0)
+        w = np.asarray(spec["w"], dtype=np.float64)
+        b = float(spec.get("b", 0.0))
+        return lambda o: int(np.dot(w, np.asarray(o, dtype=np.float64)) + b > 0)
+    if kind == "const":
+        a = spec["action"]
+        return lambda o: a
+    raise ValueError(f"unknown policy kind {kind!r}")
+
+
+# ------------------------------------------------------------------- probes
+PROBES: dict[str, Callable[..., Any]] = {}
+
+
+def probe(name: str) -> Callable:
+    """Register a probe: ``fn(target, **payload) -> observation`` (plain data)."""
+    def deco(f: Callable) -> Callable:
+        PROBES[name] = f
+        return f
+    return deco
+
+
+def _call(target: Any, payload: dict) -> Any:
+    args = decode(payload.get("args", []))
+    kwargs = decode(payload.get("kwargs", {"__dict__": {}})) if "kwargs" in payload else {}
+    return target(*args, **kwargs), args, kwargs
+
+
+@probe("call")
+def _probe_call(target: Any, **payload: Any) -> Any:
+    """Call target(*args, **kwargs) and observe the result (and, optionally, input grads)."""
+    out, args, kwargs = _call(target, payload)
+    obs = {"out": encode(out)}
+    if payload.get("backward"):
+        import torch
+        if isinstance(out, torch.Tensor) and out.requires_grad:
+            out.sum().backward()
+        obs["grads"] = [encode(a.grad) if isinstance(a, torch.Tensor) and a.grad is not None
+                        else None for a in args]
+    if payload.get("observe_args"):  # for functions that work in place
+        obs["args_after"] = [encode(a) for a in args]
+    return obs
+
+
+@probe("call_many")
+def _probe_call_many(target: Any, **payload: Any) -> Any:
+    """Call target on several argument lists (e.g. a sampler with one shared generator)."""
+    shared = decode(payload.get("shared", {"__dict__": {}}))
+    outs = []
+    for args in payload["calls"]:
+        outs.append(encode(target(*decode(args), **shared)))
+    return {"outs": outs}
+
+
+@probe("trajectory")
+def _probe_trajectory(target: Any, **payload: Any) -> Any:
+    """Call a rollout-like function and observe the returned trajectory's fields."""
+    out, _, _ = _call(target, payload)
+    fields = {}
+    for name in ("observations", "actions", "rewards", "terminated", "truncated"):
+        if not hasattr(out, name):
+            return {"type": type(out).__name__, "missing": name}
+        value = getattr(out, name)
+        if name in ("terminated", "truncated"):
+            fields[name] = bool(np.asarray(value).item()) if np.size(value) == 1 else None
+        else:
+            fields[name] = encode(np.asarray(value, dtype=np.float64))
+    try:
+        fields["len"] = len(out)
+    except TypeError:
+        fields["len"] = None
+    return {"type": type(out).__name__, **fields}
+
+
+@probe("value")
+def _probe_value(target: Any, **payload: Any) -> Any:
+    """Observe a plain value (quiz answers)."""
+    return {"out": encode(target)}
+
+
+def describe_error(e: BaseException) -> str:
+    """One line: the exception and the student's line that raised it."""
+    tb = traceback.extract_tb(e.__traceback__)
+    line = ""
+    for fr in reversed(tb):
+        if fr.filename.startswith("<ipython-input") or fr.filename.startswith("/tmp/ipykernel") \
+                or "<cell" in fr.filename or fr.filename.startswith("<"):
+            line = f" (line {fr.lineno}: {(fr.line or '').strip()})"
+            break
+    msg = str(e).splitlines()[0] if str(e) else ""
+    return f"{type(e).__name__}: {msg}{line}"[:400]
+
+
+def run_probe(name: str, target: Any, payload: dict) -> Any:
+    """Run probe ``name`` on ``target``; raise ProbeError with a readable message on failure."""
+    try:
+        return PROBES[name](target, **payload)
+    except NotImplementedError:
+        raise ProbeError("NotImplementedError: it is not written yet (replace `raise NotImplementedError()` with your code)") from None
+    except RecursionError:
+        raise ProbeError("RecursionError: the function calls itself without end") from None
+    except Exception as e:  # noqa: BLE001 - any student error is an observation
+        raise ProbeError(describe_error(e)) from None
+
+
+def is_finite_number(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
