@@ -32,6 +32,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ._validate import check_gamma, check_probability
+from .colab import enable_widgets
 from .mdp import gridworld
 from .plotting import plot_value_grid
 
@@ -123,6 +124,7 @@ class InteractivePlot(widgets.VBox):
         super().__init__(children=[widgets.HBox(list(self.controls.values())), self.note,
                                    self.output])
         self.add_class("rlcore-interactive-plot")
+        enable_widgets()  # a no-op except on Colab
         for w in self.controls.values():
             w.observe(self._on_change, names="value")
         self.redraw()
