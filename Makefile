@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 KERNEL := rl-course
 NB ?=
 
-.PHONY: setup test test-fast lab release check grade lint clean
+.PHONY: setup test test-fast lab release check grade lint clean bench
 
 ## setup: create .venv, install rlcore (editable) with pinned deps, register the Jupyter kernel
 setup: $(VENV)/.stamp-setup
@@ -40,6 +40,13 @@ release: setup
 check: setup
 	@test -n "$(NB)" || { echo "usage: make check NB=lessons/02-trajectories-and-returns/02-trajectories-and-returns.ipynb"; exit 2; }
 	$(PY) -m autograder check "$(NB)"
+
+## bench [METHODS=rlcore-pg,sb3-ppo] [SEEDS=5]: CartPole time-to-solve vs Stable-Baselines3 (JSON, PNG, README table)
+METHODS ?= rlcore-pg,rlcore-dqn,sb3-ppo,sb3-dqn
+SEEDS ?= 5
+bench: setup
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/cartpole.py --methods "$(METHODS)" --seeds "$(SEEDS)"
 
 lint: setup
 	$(VENV)/bin/ruff check rlcore autograder tests tools

@@ -1,0 +1,379 @@
+"""CartPole-v1 benchmark: time-to-solve of rlcore's trainers against Stable-Baselines3.
+
+Protocol (the same for every method):
+- CartPole-v1; "solved" when the greedy policy's mean return over 20 evaluation
+  episodes (``rlcore.algos.common.evaluate``, the same call for every method) is >= 475;
+- evaluate every 2,000 environment steps;
+- time-to-solve = wall clock from the start of training to the solving evaluation,
+  excluding evaluation time (and excluding set-up: env and network construction);
+- 5 seeds per method, each run in its own subprocess (clean memory, its peak RSS measured);
+- a cap of 60 s (policy gradient, PPO) / 120 s (DQN) of training, else unsolved;
+- DQN runs go on for 5 evaluations after solving: ``post_solve_mean`` says whether the
+  policy stays solved.
+- every method uses 1 torch thread (measured: on this 2-core machine a second thread
+  makes these small networks slower, for rlcore and SB3 alike).
+Runs are interleaved (seed 0 of every method, then seed 1, ...) so that load from other
+processes hits every method alike.
+
+Usage:  python bench/cartpole.py [--methods rlcore-pg,sb3-ppo] [--seeds 5]
+Writes bench/results/cartpole.json, cartpole.png, cartpole.md and the README table
+between ``<!-- bench:start -->`` and ``<!-- bench:end -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+TARGET = 475.0
+EVAL_EVERY = 2_000
+EVAL_EPISODES = 20
+POST_SOLVE_EVALS = 5
+MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+# The RL Baselines3 Zoo's tuned CartPole-v1 hyperparameters, copied from
+# rl-baselines3-zoo/hyperparams/ppo.yml and dqn.yml ("CartPole-v1" entries); "lin_x" there
+# means a linear decay from x to 0 over n_timesteps, reproduced here by passing
+# n_timesteps as total_timesteps (so a run that exhausts the Zoo's budget is unsolved).
+ZOO_PPO = dict(n_envs=8, n_timesteps=100_000, n_steps=32, batch_size=256, gae_lambda=0.8,
+               gamma=0.98, n_epochs=20, ent_coef=0.0, learning_rate="lin_0.001",
+               clip_range="lin_0.2")
+ZOO_DQN = dict(n_timesteps=50_000, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
+               learning_starts=1_000, gamma=0.99, target_update_interval=10, train_freq=256,
+               gradient_steps=128, exploration_fraction=0.16, exploration_final_eps=0.04,
+               net_arch=[256, 256])
+
+
+class Recorder:
+    """The benchmark's callback: records the curve, finds the solve, decides when to stop.
+
+    ``__call__(info)`` takes the trainers' info dict (env_steps, train_seconds,
+    eval_return) and returns True to stop: right at the solve, or ``post_solve_evals``
+    evaluations later.
+    """
+
+    def __init__(self, post_solve_evals: int = 0) -> None:
+        self.post_solve_evals = post_solve_evals
+        self.env_steps: list[int] = []
+        self.train_seconds: list[float] = []
+        self.eval_return: list[float] = []
+        self.solved_index: int | None = None
+
+    def __call__(self, info: dict) -> bool:
+        self.env_steps.append(int(info["env_steps"]))
+        self.train_seconds.append(float(info["train_seconds"]))
+        self.eval_return.append(float(info["eval_return"]))
+        if self.solved_index is None and self.eval_return[-1] >= TARGET:
+            self.solved_index = len(self.eval_return) - 1
+        if self.solved_index is None:
+            return False
+        return len(self.eval_return) - 1 - self.solved_index >= self.post_solve_evals
+
+    def record(self, method: str, seed: int) -> dict:
+        solved = self.solved_index is not None
+        i = self.solved_index if solved else len(self.eval_return) - 1
+        rec = {
+            "method": method,
+            "seed": seed,
+            "solved": solved,
+            "time_to_solve_s": round(self.train_seconds[i], 4) if solved else None,
+            "env_steps": self.env_steps[i] if i >= 0 else 0,
+            "final_eval_return": self.eval_return[-1] if self.eval_return else None,
+        }
+        if self.post_solve_evals:
+            after = self.eval_return[i + 1:] if solved else []
+            rec["post_solve_mean"] = round(statistics.fmean(after), 2) if after else None
+            rec["post_solve_evals"] = len(after)
+        rec["curve"] = {"env_steps": self.env_steps,
+                        "train_seconds": [round(t, 4) for t in self.train_seconds],
+                        "eval_return": self.eval_return}
+        return rec
+
+
+# ----------------------------------------------------------------------------- methods
+def run_rlcore(module_name: str, seed: int, cap: float, post: int) -> Recorder:
+    """Train rlcore's ``module_name`` trainer with the benchmark's protocol settings."""
+    import importlib
+
+    mod = importlib.import_module(module_name)
+    fields = set(mod.Config.__dataclass_fields__)
+    settings = dict(seed=seed, max_seconds=cap, max_env_steps=10**9, eval_every=EVAL_EVERY,
+                    eval_episodes=EVAL_EPISODES, target_return=TARGET, stop_on_solve=post == 0,
+                    threads=1)
+    rec = Recorder(post_solve_evals=post)
+    mod.train(mod.Config(**{k: v for k, v in settings.items() if k in fields}), callback=rec,
+              progress=False)
+    return rec
+
+
+def _sb3_callback(rec: Recorder, cap: float) -> Any:
+    """An SB3 callback that evaluates with rlcore's ``evaluate`` and keeps the clock honest."""
+    import numpy as np
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from rlcore.algos.common import evaluate
+
+    class ProtocolCallback(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.start = time.perf_counter()
+            self.eval_time = 0.0
+            self.next_eval = EVAL_EVERY
+
+        def _on_step(self) -> bool:
+            train_seconds = time.perf_counter() - self.start - self.eval_time
+            if self.num_timesteps < self.next_eval:
+                return train_seconds < cap
+            t0 = time.perf_counter()
+            self.next_eval = (self.num_timesteps // EVAL_EVERY + 1) * EVAL_EVERY
+            act = lambda obs: self.model.predict(obs, deterministic=True)[0]  # noqa: E731
+            returns = evaluate(act, "CartPole-v1", n_episodes=EVAL_EPISODES)
+            stop = rec({"env_steps": self.num_timesteps, "train_seconds": train_seconds,
+                        "eval_return": float(np.mean(returns))})
+            self.eval_time += time.perf_counter() - t0
+            return not stop and train_seconds < cap
+
+    return ProtocolCallback()
+
+
+def _zoo_linear(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("lin_"):
+        start = float(value[4:])
+        return lambda progress_remaining: progress_remaining * start
+    return value
+
+
+def run_sb3_ppo(seed: int, cap: float, post: int) -> Recorder:
+    """Stable-Baselines3 PPO with the RL Zoo's CartPole-v1 hyperparameters."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    z = ZOO_PPO
+    env = make_vec_env("CartPole-v1", n_envs=z["n_envs"], seed=seed)
+    model = PPO("MlpPolicy", env, n_steps=z["n_steps"], batch_size=z["batch_size"],
+                gae_lambda=z["gae_lambda"], gamma=z["gamma"], n_epochs=z["n_epochs"],
+                ent_coef=z["ent_coef"], learning_rate=_zoo_linear(z["learning_rate"]),
+                clip_range=_zoo_linear(z["clip_range"]), seed=seed, device="cpu", verbose=0)
+    rec = Recorder(post_solve_evals=post)
+    model.learn(total_timesteps=z["n_timesteps"], callback=_sb3_callback(rec, cap))
+    return rec
+
+
+def run_sb3_dqn(seed: int, cap: float, post: int) -> Recorder:
+    """Stable-Baselines3 DQN with the RL Zoo's CartPole-v1 hyperparameters."""
+    from stable_baselines3 import DQN
+
+    z = ZOO_DQN
+    model = DQN("MlpPolicy", "CartPole-v1", learning_rate=z["learning_rate"],
+                batch_size=z["batch_size"], buffer_size=z["buffer_size"],
+                learning_starts=z["learning_starts"], gamma=z["gamma"],
+                target_update_interval=z["target_update_interval"], train_freq=z["train_freq"],
+                gradient_steps=z["gradient_steps"], exploration_fraction=z["exploration_fraction"],
+                exploration_final_eps=z["exploration_final_eps"],
+                policy_kwargs=dict(net_arch=z["net_arch"]), seed=seed, device="cpu", verbose=0)
+    rec = Recorder(post_solve_evals=post)
+    model.learn(total_timesteps=z["n_timesteps"], callback=_sb3_callback(rec, cap))
+    return rec
+
+
+# name -> (runner, training cap in seconds, evaluations to run after solving, requirement)
+METHODS: dict[str, tuple[Callable[..., Recorder], float, int, str]] = {
+    "rlcore-pg": (lambda s, c, p: run_rlcore("rlcore.algos.pg", s, c, p), 60.0, 0,
+                  "rlcore.algos.pg"),
+    "rlcore-dqn": (lambda s, c, p: run_rlcore("rlcore.algos.dqn", s, c, p), 120.0,
+                   POST_SOLVE_EVALS, "rlcore.algos.dqn"),
+    "sb3-ppo": (run_sb3_ppo, 60.0, 0, "stable_baselines3"),
+    "sb3-dqn": (run_sb3_dqn, 120.0, POST_SOLVE_EVALS, "stable_baselines3"),
+}
+
+
+def missing_requirement(method: str) -> str | None:
+    """Return why ``method`` cannot run here (a missing module), or None when it can."""
+    module = METHODS[method][3]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        found = False
+    if found:
+        return None
+    if module.startswith("stable_baselines3"):
+        return "stable-baselines3 is not installed (make bench installs the 'bench' extra)"
+    return f"{module} does not exist yet"
+
+
+def run_one(method: str, seed: int) -> dict:
+    """Run one (method, seed) in this process and return its record (with peak memory)."""
+    from rlcore.algos.common import set_threads
+
+    set_threads(1)
+    runner, cap, post, _ = METHODS[method]
+    start = time.perf_counter()
+    rec = runner(seed, cap, post).record(method, seed)
+    rec["wall_seconds"] = round(time.perf_counter() - start, 2)
+    rec["cap_s"] = cap
+    rec["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return rec
+
+
+def run_in_subprocess(method: str, seed: int) -> dict:
+    """Run one (method, seed) in a fresh interpreter; its last stdout line is the record."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--one", method,
+                           str(seed)], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        return {"method": method, "seed": seed, "solved": False, "time_to_solve_s": None,
+                "env_steps": 0, "final_eval_return": None, "error": " | ".join(tail)}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- reports
+def summarize(records: list[dict], methods: list[str]) -> list[dict]:
+    """Return one row per method: seeds solved, median/min/max time-to-solve, memory."""
+    rows = []
+    for m in methods:
+        recs = [r for r in records if r["method"] == m]
+        times = [r["time_to_solve_s"] for r in recs if r["solved"]]
+        post = [r["post_solve_mean"] for r in recs if r.get("post_solve_mean") is not None]
+        mem = [r["peak_rss_mib"] for r in recs if "peak_rss_mib" in r]
+        steps = [r["env_steps"] for r in recs if r["solved"]]
+        rows.append({
+            "method": m, "runs": len(recs), "solved": len(times),
+            "median_s": statistics.median(times) if times else None,
+            "min_s": min(times) if times else None, "max_s": max(times) if times else None,
+            "median_steps": int(statistics.median(steps)) if steps else None,
+            "stays_solved": (sum(p >= 450 for p in post), len(post)) if post else None,
+            "peak_mib": max(mem) if mem else None,
+        })
+    return rows
+
+
+def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
+    """Return the README table (markdown) for the summary rows."""
+    f = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    lines = [
+        f"CartPole-v1, time-to-solve in seconds of training (evaluation excluded), {when}.",
+        "",
+        "| method | seeds solved | median s | min s | max s | median env steps | stays solved (DQN) | peak memory MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        stays = "-" if r["stays_solved"] is None else f"{r['stays_solved'][0]}/{r['stays_solved'][1]}"
+        steps = "-" if r["median_steps"] is None else f"{r['median_steps']:,}"
+        mem = "-" if r["peak_mib"] is None else f"{r['peak_mib']:.0f}"
+        lines.append(f"| `{r['method']}` | {r['solved']}/{r['runs']} | {f(r['median_s'])} | "
+                     f"{f(r['min_s'])} | {f(r['max_s'])} | {steps} | {stays} | {mem} |")
+    lines += ["", "Solved: greedy mean return >= 475 over 20 episodes, evaluated every 2,000 env "
+              "steps; caps 60 s (PG, PPO) / 120 s (DQN); stays solved: mean of the next 5 "
+              "evaluations >= 450. Regenerate with `make bench` (`bench/cartpole.py`)."]
+    lines += [f"Note: {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, table: str) -> None:
+    """Replace the text between the bench markers (or append a Benchmark section)."""
+    block = f"{MARK_START}\n{table}\n{MARK_END}"
+    text = readme.read_text() if readme.exists() else ""
+    if MARK_START in text and MARK_END in text:
+        head, rest = text.split(MARK_START, 1)
+        _, tail = rest.split(MARK_END, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + "## Benchmark\n\n" + block + "\n"
+    readme.write_text(text)
+
+
+def plot(records: list[dict], methods: list[str], path: Path) -> None:
+    """Evaluation return against training seconds, one colour per method, every seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for k, m in enumerate(methods):
+        recs = [r for r in records if r["method"] == m and r.get("curve")]
+        for j, r in enumerate(recs):
+            c = r["curve"]
+            ax.plot(c["train_seconds"], c["eval_return"], color=f"C{k}", alpha=0.75, lw=1.2,
+                    label=m if j == 0 else None)
+            if r["solved"]:
+                ax.plot([r["time_to_solve_s"]], [TARGET], "o", color=f"C{k}", ms=4)
+    ax.axhline(TARGET, color="0.4", ls="--", lw=1, label="solved (475)")
+    ax.set_xscale("log")
+    ax.set_xlabel("training wall-clock seconds (evaluation excluded, log scale)")
+    ax.set_ylabel("greedy eval return (mean of 20 episodes)")
+    ax.set_title("CartPole-v1: evaluation return vs training time, all seeds")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of "
+                   + ", ".join(METHODS))
+    p.add_argument("--seeds", type=int, default=5, help="seeds per method (0, 1, ...)")
+    p.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON, PNG and table")
+    p.add_argument("--readme", type=Path, default=ROOT / "README.md",
+                   help="README to update between the bench markers ('' to skip)")
+    p.add_argument("--one", nargs=2, metavar=("METHOD", "SEED"), help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.one:
+        print(json.dumps(run_one(a.one[0], int(a.one[1]))))
+        return 0
+
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        p.error(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
+    if a.seeds < 1:
+        p.error("--seeds must be >= 1")
+    notes, runnable = [], []
+    for m in methods:
+        why = missing_requirement(m)
+        if why:
+            notes.append(f"`{m}` skipped: {why}.")
+            print(f"skipping {m}: {why}", flush=True)
+        else:
+            runnable.append(m)
+
+    records = []
+    for seed in range(a.seeds):
+        for m in runnable:
+            rec = run_in_subprocess(m, seed)
+            records.append(rec)
+            t = rec["time_to_solve_s"]
+            status = f"solved in {t:.2f} s" if rec["solved"] else "NOT solved"
+            extra = f", post-solve mean {rec['post_solve_mean']}" if rec.get("post_solve_mean") else ""
+            err = f" ERROR: {rec['error']}" if rec.get("error") else ""
+            print(f"{m:11s} seed {seed}: {status} ({rec['env_steps']:,} env steps{extra}), "
+                  f"peak {rec.get('peak_rss_mib', '?')} MiB{err}", flush=True)
+
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "cartpole.json").write_text(json.dumps(records, indent=1) + "\n")
+    plot(records, runnable, a.out / "cartpole.png")
+    when = (f"{a.seeds} seeds, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores "
+            f"({platform.machine()}), Python {platform.python_version()}")
+    table = table_markdown(summarize(records, runnable), notes, when)
+    (a.out / "cartpole.md").write_text(table + "\n")
+    if str(a.readme):
+        update_readme(a.readme, table)
+    print("\n" + table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
