@@ -321,6 +321,21 @@ def plot(records: list[dict], methods: list[str], path: Path) -> None:
     plt.close(fig)
 
 
+def merge_previous(path: Path, records: list[dict], methods_run: list[str]) -> list[dict]:
+    """Return ``records`` plus the earlier results of methods not run this time.
+
+    ``make bench METHODS=rlcore-dqn`` thus refreshes DQN's rows and keeps the others.
+    """
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        previous = []
+    kept = [r for r in previous if isinstance(r, dict) and r.get("method") in METHODS
+            and r["method"] not in methods_run]
+    order = list(METHODS)
+    return sorted(kept + records, key=lambda r: (order.index(r["method"]), r["seed"]))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of "
@@ -363,11 +378,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"peak {rec.get('peak_rss_mib', '?')} MiB{err}", flush=True)
 
     a.out.mkdir(parents=True, exist_ok=True)
+    records = merge_previous(a.out / "cartpole.json", records, runnable)
+    shown = [m for m in METHODS if any(r["method"] == m for r in records)]
     (a.out / "cartpole.json").write_text(json.dumps(records, indent=1) + "\n")
-    plot(records, runnable, a.out / "cartpole.png")
+    plot(records, shown, a.out / "cartpole.png")
     when = (f"{a.seeds} seeds, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores "
             f"({platform.machine()}), Python {platform.python_version()}")
-    table = table_markdown(summarize(records, runnable), notes, when)
+    if set(shown) - set(runnable):
+        when += f"; rows of {', '.join(sorted(set(shown) - set(runnable)))} from an earlier run"
+    table = table_markdown(summarize(records, shown), notes, when)
     (a.out / "cartpole.md").write_text(table + "\n")
     if str(a.readme):
         update_readme(a.readme, table)

@@ -110,3 +110,14 @@ def test_tiny_real_bench_writes_json_png_and_readme(tmp_path):
     assert (tmp_path / "cartpole.png").stat().st_size > 10_000
     text = readme.read_text()
     assert "old" not in text and "| `rlcore-pg` |" in text
+
+
+def test_a_subset_run_keeps_other_methods_results(tmp_path):
+    path = tmp_path / "cartpole.json"
+    old = [{"method": "sb3-ppo", "seed": 0, "solved": True}, {"method": "rlcore-pg", "seed": 0,
+                                                              "solved": False}]
+    path.write_text(json.dumps(old))
+    new = [{"method": "rlcore-pg", "seed": 0, "solved": True}]
+    merged = bench.merge_previous(path, new, ["rlcore-pg"])
+    assert merged == [new[0], old[0]]
+    assert bench.merge_previous(tmp_path / "missing.json", new, ["rlcore-pg"]) == new
