@@ -44,9 +44,12 @@ check: setup
 ## bench [METHODS=rlcore-pg,sb3-ppo] [SEEDS=5]: CartPole time-to-solve vs Stable-Baselines3 (JSON, PNG, README table)
 METHODS ?= rlcore-pg,rlcore-dqn,sb3-ppo,sb3-dqn
 SEEDS ?= 5
-bench: setup
-	$(PY) -m pip install --quiet -e '.[bench]'
+bench: setup $(VENV)/.stamp-bench
 	$(PY) bench/cartpole.py --methods "$(METHODS)" --seeds "$(SEEDS)"
+
+$(VENV)/.stamp-bench: pyproject.toml
+	$(PY) -m pip install --quiet -e '.[bench]'
+	@touch $@
 
 lint: setup
 	$(VENV)/bin/ruff check rlcore autograder tests tools
