@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 KERNEL := rl-course
 NB ?=
 
-.PHONY: setup test test-fast lab release check grade lint clean bench
+.PHONY: setup test test-fast lab release check grade lint clean bench e2e profile
 
 ## setup: create .venv, install rlcore (editable) with pinned deps, register the Jupyter kernel
 setup: $(VENV)/.stamp-setup
@@ -15,18 +15,26 @@ setup: $(VENV)/.stamp-setup
 $(VENV)/.stamp-setup: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[course,dev]'
+	$(PY) -m pip install --quiet -e '.[course,dev,e2e]'
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Deep RL course (rlcore)" >/dev/null
 	@touch $@
 	@echo "Set-up done. Next: make test   (or: make lab to open the lessons)"
 
 ## test: unit tests, every notebook executed, lessons in sync, grading of good and bad submissions
 test: setup
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 ## test-fast: only the unit tests (no notebook execution)
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+## e2e: a learner's session in a real browser: JupyterLab + headless Chromium (apt-installed when root)
+e2e: setup
+	$(PY) -m pytest tests/test_e2e.py -v -rs
+
+## profile: execute every lesson as a learner would; peak memory, CPU s -> bench/results/profile.json
+profile: setup
+	$(PY) bench/profile_lessons.py
 
 ## lab: open JupyterLab on the student notebooks
 lab: setup

@@ -1,0 +1,212 @@
+"""End-to-end scenarios: a learner's JupyterLab session in headless Chromium.
+
+Collected by ``tests/test_e2e.py`` (so ``make test`` runs them) and run alone by
+``make e2e``. One JupyterLab serves a temporary copy of ``lessons/`` for the whole
+module; the filled-in scenarios replace a lesson by its solutions notebook (what a
+learner who solved every exercise has). A scenario whose lesson does not exist yet
+is skipped with that reason; everything is skipped only when Chromium cannot be had.
+Screenshots of every step land in ``e2e/artifacts/tmp/`` (``E2E_PUBLISH=1`` refreshes
+the committed set in ``e2e/artifacts/``).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from e2e.lab import ROOT, RUN_DIR, JupyterLab, ensure_chromium, launch_browser
+from e2e.notebook import CHECK_FAILED, TRACEBACK, FigureDidNotChange, Notebook
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+
+WELCOME = "00-welcome"
+RETURNS = "02-trajectories-and-returns"
+VALUES = "04-value-functions"
+PG = "05-policy-gradients"
+# rlcore.live.LiveCurve's status line, updated in place while a trainer runs
+LIVE_STATUS = r"env steps\s+[\d,]+ \| train time"
+GAMMA = r"γ|gamma|discount"
+
+
+def notebook_path(kind: str, assignment: str) -> Path:
+    return ROOT / kind / assignment / f"{assignment}.ipynb"
+
+
+def require(kind: str, assignment: str) -> Path:
+    path = notebook_path(kind, assignment)
+    if not path.exists():
+        pytest.skip(f"{kind}/{assignment} does not exist yet (lesson not written)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    path, why = ensure_chromium()
+    if path is None:
+        pytest.skip(f"no Chromium for the browser tests: {why}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def workspace():
+    """A temporary copy of lessons/, as a learner downloads it."""
+    tmp = Path(tempfile.mkdtemp(prefix="rl-course-e2e-"))
+    shutil.copytree(ROOT / "lessons", tmp / "lessons")
+    yield tmp / "lessons"
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lab(workspace, chromium):
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    with JupyterLab(workspace, RUN_DIR / "jupyterlab.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_browser(p, chromium)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_notebook(lab, browser, workspace):
+    """open_notebook(relative_path, prefix) -> Notebook open in a fresh browser tab."""
+    contexts = []
+
+    def _open(relpath: str, prefix: str) -> Notebook:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(ctx)
+        return Notebook(ctx.new_page(), lab.url(relpath, workspace=prefix), RUN_DIR, prefix).open()
+
+    yield _open
+    for ctx in contexts:
+        ctx.close()
+
+
+def filled_in(workspace: Path, assignment: str) -> str:
+    """Put the solutions notebook where the lesson is (= every exercise solved); return its path."""
+    src = require("solutions", assignment)
+    dest = workspace / assignment / f"{assignment}-filled-in.ipynb"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(src, dest)
+    return f"{assignment}/{dest.name}"
+
+
+def assert_no_tracebacks(nb: Notebook) -> None:
+    errors = nb.tracebacks()
+    assert not errors, f"{len(errors)} cell(s) raised; first:\n{errors[0]}"
+
+
+def test_lesson00_runs_every_cell_and_shows_the_episode_animation(open_notebook):
+    require("lessons", WELCOME)
+    nb = open_notebook(f"{WELCOME}/{WELCOME}.ipynb", "00-welcome")
+    nb.shot("opened", publish=True)
+    nb.run_all(timeout_s=600)
+    assert_no_tracebacks(nb)
+    assert nb.executed_count() == len(nb.prompts()), f"not every cell ran: {nb.prompts()}"
+    anim = nb.page.locator(".jp-Notebook .animation img")
+    assert anim.count() >= 1, "no episode animation (matplotlib jshtml) in the outputs"
+    first = anim.first
+    nb.shot("animation", target=first, publish=True)
+    controls = nb.page.locator(".jp-Notebook .animation").first
+    controls.locator('button[title="First frame"]').click()
+    frames = {first.get_attribute("src")}
+    for _ in range(3):
+        controls.locator('button[title="Next frame"]').click()
+        frames.add(first.get_attribute("src"))
+    assert None not in frames and "" not in frames, "the animation's script did not run"
+    assert len(frames) >= 2, "stepping through the animation did not change the frame"
+    nb.shot("animation-stepped", target=first)
+
+
+def test_lesson04_filled_in_heat_map_redraws_when_gamma_is_dragged(open_notebook, workspace):
+    nb = open_notebook(filled_in(workspace, VALUES), "04-value-functions")
+    nb.run_all(timeout_s=600)
+    assert_no_tracebacks(nb)
+    slider = nb.slider(GAMMA)
+    figure = nb.figure_next_to(slider)
+    assert figure.evaluate("img => img.naturalWidth") > 200, "the value heat map is not drawn"
+    widget_text = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
+    assert "\u26a0" not in widget_text.inner_text(), "the widget fell back to the reference"
+    nb.shot("heat-map", target=figure, publish=True)
+    old, new = nb.drag_and_expect_new_figure(GAMMA, dx=-120)
+    assert old != new
+    nb.shot("heat-map-after-gamma-drag", target=nb.figure_next_to(nb.slider(GAMMA)), publish=True)
+
+
+FROZEN_WIDGET = """\
+import ipywidgets as widgets
+from rlcore.widgets import interactive_plot
+
+# a widget whose callback ignores the slider: the figure never changes
+frozen = interactive_plot(lambda gamma: [0.0, 1.0], lambda y, fig: fig.subplots().plot(y),
+                          gamma=widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01,
+                                                    description="discount \u03b3",
+                                                    continuous_update=False))
+frozen
+"""
+
+
+def test_the_redraw_check_fails_for_a_widget_that_does_not_redraw(open_notebook, workspace):
+    """Negative control: the same drag-and-compare check must catch a frozen figure."""
+    nb_file = workspace / "e2e-frozen-widget.ipynb"
+    nb_json = nbformat.v4.new_notebook()
+    nb_json.cells = [nbformat.v4.new_code_cell(FROZEN_WIDGET)]
+    nb_json.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                      "language": "python"}
+    nbformat.write(nb_json, nb_file)
+    nb = open_notebook(nb_file.name, "frozen-widget")
+    nb.run_all(timeout_s=120)
+    slider = nb.slider(GAMMA)
+    assert nb.figure_next_to(slider).count() == 1
+    with pytest.raises(FigureDidNotChange, match="kept the same image"):
+        nb.drag_and_expect_new_figure(GAMMA, dx=-120, timeout_s=10)
+    assert nb.slider(GAMMA).locator(".widget-readout").inner_text() != "0.90", "drag did not move"
+    nb.shot("frozen-figure-caught")
+
+
+def test_lesson05_trains_with_a_live_progress_line_and_learning_curve(open_notebook, workspace):
+    nb = open_notebook(filled_in(workspace, PG), "05-policy-gradients")
+    seen: list[str] = []
+
+    def watch(notebook: Notebook) -> None:
+        lines = [m.group(0) for o in notebook.outputs()
+                 for m in re.finditer(LIVE_STATUS + r"[^\n]*", o)]
+        if lines and (not seen or lines[-1] != seen[-1]):
+            seen.append(lines[-1])
+            if len(seen) in (1, 3):
+                notebook.shot(f"training-live-{len(seen)}",
+                              target=notebook.cell_with_output(LIVE_STATUS), publish=len(seen) == 3)
+
+    nb.run_all(timeout_s=1200, while_running=watch)
+    assert_no_tracebacks(nb)
+    assert len(seen) >= 2, (f"the progress line did not update while training (saw {seen}); "
+                            "expected rlcore.live's status line to change in place")
+    cell = nb.cell_with_output(LIVE_STATUS)
+    curve = cell.locator('img[src^="data:image/png"]')
+    assert curve.count() >= 1, "no learning-curve figure next to the progress line"
+    assert curve.first.evaluate("img => img.naturalWidth") > 200
+    nb.shot("trained", target=curve.first, publish=True)
+
+
+def test_unfilled_lesson02_shows_the_kind_check_message(open_notebook):
+    require("lessons", RETURNS)
+    nb = open_notebook(f"{RETURNS}/{RETURNS}.ipynb", "02-unfilled")
+    nb.run_all(timeout_s=300)
+    cell = nb.cell_with_output("^" + CHECK_FAILED)
+    text = "\n".join(cell.locator(".jp-OutputArea-output").all_text_contents())
+    message = text[text.index(CHECK_FAILED):]
+    assert "not written yet" in message and "hint:" in message, message[:500]
+    # the kind message comes first, above any traceback the stop produces
+    assert TRACEBACK not in message.split("hint:")[0]
+    nb.shot("check-message", target=cell.locator(".jp-OutputArea-output").first, publish=True)
