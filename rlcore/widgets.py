@@ -35,6 +35,11 @@ from ._validate import check_gamma, check_probability
 from .colab import enable_widgets
 from .mdp import gridworld
 from .plotting import plot_value_grid
+from .policies import categorical_log_prob as _reference_categorical_log_prob
+from .policies import gaussian_log_prob as _reference_gaussian_log_prob
+from .values import policy_evaluation_exact as _reference_policy_evaluation
+from .values import uniform_policy
+from .values import value_iteration as _reference_value_iteration
 
 __all__ = [
     "InteractivePlot",
@@ -211,32 +216,12 @@ def _slider(description: str, value: float, low: float, high: float, step: float
 
 # --- value functions on the gridworld (lesson 04) -----------------------------------------
 
-def _reference_policy_evaluation(P: np.ndarray, R: np.ndarray, pi: np.ndarray,
-                                 gamma: float) -> np.ndarray:
-    """V^pi solving (I - gamma P_pi) V = R_pi, where P_pi = sum_a pi(a|s) P(.|s,a)."""
-    P_pi = np.einsum("sa,sat->st", pi, P)
-    R_pi = np.einsum("sa,sa->s", pi, R)
-    return np.linalg.solve(np.eye(len(R_pi)) - gamma * P_pi, R_pi)
-
-
-def _reference_value_iteration(P: np.ndarray, R: np.ndarray, gamma: float,
-                               tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
-    """(V*, Q*) by repeated Bellman optimality backups Q = R + gamma P V, V = max_a Q."""
-    V = np.zeros(P.shape[0])
-    while True:
-        Q = R + gamma * P @ V
-        V_new = Q.max(axis=1)
-        if np.max(np.abs(V_new - V)) < tol:
-            return V_new, Q
-        V = V_new
-
-
 def _value_compute(policy_evaluation: Callable[..., Any], value_iteration: Callable[..., Any],
                    names: tuple[str, str]) -> Callable[..., dict[str, Any]]:
     def compute(gamma: float, slip: float) -> dict[str, Any]:
         mdp = gridworld(slip=check_probability(slip, "slip"))
         g = check_gamma(gamma)
-        pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
+        pi = uniform_policy(mdp.n_states, mdp.n_actions)
         V_pi = call_learner(names[0], policy_evaluation, mdp.P, mdp.R, pi, g)
         out = call_learner(names[1], value_iteration, mdp.P, mdp.R, g)
         if not (isinstance(out, tuple) and len(out) == 2):
@@ -297,19 +282,6 @@ def value_explorer(
 
 
 # --- policy distributions (lesson 03) ----------------------------------------------------
-
-def _reference_categorical_log_prob(logits: Any, actions: Any) -> Any:
-    import torch
-
-    return torch.log_softmax(logits, dim=-1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
-
-
-def _reference_gaussian_log_prob(x: Any, mu: Any, log_std: Any) -> Any:
-    import math
-
-    z = (x - mu) * (-log_std).exp()
-    return (-0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-
 
 def _policy_compute(categorical_log_prob: Callable[..., Any],
                     gaussian_log_prob: Callable[..., Any], logits: np.ndarray, mu: float,

@@ -14,13 +14,8 @@ import numpy as np
 import pytest
 
 from rlcore import gridworld
-from rlcore.widgets import (
-    _reference_policy_evaluation,
-    _reference_value_iteration,
-    interactive_plot,
-    policy_explorer,
-    value_explorer,
-)
+from rlcore import values as ref
+from rlcore.widgets import interactive_plot, policy_explorer, value_explorer
 
 PNG_MAGIC = b"\x89PNG"
 
@@ -128,11 +123,11 @@ def test_value_explorer_recomputes_with_the_learners_functions():
 
     def policy_evaluation(P, R, pi, gamma, tol=1e-10):
         seen["pe"].append((gamma, P.shape, pi.shape))
-        return _reference_policy_evaluation(P, R, pi, gamma) + 100.0  # a visible signature
+        return ref.policy_evaluation_exact(P, R, pi, gamma) + 100.0  # a visible signature
 
     def value_iteration(P, R, gamma, tol=1e-10):
         seen["vi"].append((gamma, float(P[0, 0].max())))
-        return _reference_value_iteration(P, R, gamma)
+        return ref.value_iteration(P, R, gamma)
 
     w = value_explorer(policy_evaluation, value_iteration)
     before = image_of(w)
@@ -145,7 +140,7 @@ def test_value_explorer_recomputes_with_the_learners_functions():
     mdp = gridworld(slip=0.4)
     pi = np.full((25, 4), 0.25)
     np.testing.assert_allclose(w.result["V_pi"],
-                               _reference_policy_evaluation(mdp.P, mdp.R, pi, 0.5) + 100.0)
+                               ref.policy_evaluation_exact(mdp.P, mdp.R, pi, 0.5) + 100.0)
     assert not w.used_fallback and w.note.value == ""
     assert image_of(w) != before
 
