@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-
 
 import numpy as np
 
@@ -21,120 +21,189 @@ from .notebook import GradeError
 STATUSES = ("passed", "failed", "error", "timeout", "not-run")
 
 
-def build_job(path: Path, seed: int | None = None) -> tuple[dict, dict]:
-    """Read a submission and prepare the sandbox job and the judge's context."""
+def build_job(path: Path, seed: int | None = None) -> tuple[dict, dict, dict]:
+    """Read a submission; return the sandbox's job (cells), its probes (phase 2) and the judge's context."""
     nb = notebook.read(path)
     assignment = notebook.find_assignment(nb, path)
     source = notebook.source_notebook(assignment)
     released = notebook.released_notebook(assignment)
-    plan = notebook.plan(nb, released)
-    rng = np.random.default_rng(seed if seed is not None else secrets.randbits(64))
+    plan = notebook.plan(nb, released, source)
+    meta = nb.metadata.get("course", {}) if isinstance(nb.metadata, dict) else {}
+    if not isinstance(meta, dict) or meta.get("assignment") != assignment:
+        plan.flags.insert(0, "assignment-metadata:" + ("missing" if not isinstance(meta, dict) or
+                                                         "assignment" not in meta else "changed"))
+    seed = seed if seed is not None else secrets.randbits(63)
+    rng = np.random.default_rng(seed)
     tests, job_tests = [], []
     for t in notebook.tests_of(source):
-        cases = hidden.cases_for(t.name, rng)
+        try:
+            cases = hidden.cases_for(t.name, rng)
+        except KeyError:
+            cases = None
         tests.append((t, cases))
-        job_tests.append({"test": t.grade_id, "name": t.name,
-                          "cases": [{"probe": c.probe, "payload": c.payload} for c in cases]})
-    job = {"cells": plan.cells, "tests": job_tests, "case_timeout": 30}
-    context = {"assignment": assignment, "tests": tests, "plan": plan}
-    return job, context
+        if cases:
+            job_tests.append({"test": t.grade_id, "name": t.name,
+                              "cases": [{"probe": c.probe, "payload": c.payload} for c in cases]})
+    job = {"cells": plan.cells, "names": [t.name for t, _ in tests]}
+    phase2 = {"tests": job_tests, "case_timeout": 30}
+    context = {"assignment": assignment, "tests": tests, "plan": plan, "seed": seed}
+    return job, phase2, context
 
 
 def _cell_where(events: list[dict], plan: notebook.Plan) -> str:
-    started = [e["index"] for e in events if e.get("event") == "cell_start"]
-    finished = {e["index"] for e in events if e.get("event") == "cell"}
-    if started and started[-1] not in finished:
+    started = [e.get("index") for e in events if e.get("event") == "cell_start"]
+    finished = {e.get("index") for e in events if e.get("event") == "cell"}
+    if started and started[-1] not in finished and isinstance(started[-1], int) \
+            and 0 <= started[-1] < len(plan.labels):
         return f" while running {plan.labels[started[-1]]}"
-    if len(finished) == len(plan.cells):
-        return " while running the hidden tests"
+    if any(e.get("event") == "cells_done" for e in events):
+        return " while the hidden tests ran"
     return ""
+
+
+@dataclass
+class Observed:
+    """What the sandbox reported, after checking each event's nonce."""
+
+    cases: dict[str, dict[int, dict]] = field(default_factory=dict)
+    duplicates: set[tuple[str, int]] = field(default_factory=set)
+    missing: dict[str, str] = field(default_factory=dict)
+    reference: dict[str, str] = field(default_factory=dict)
+    patched: list[str] = field(default_factory=list)
+    cell_errors: dict[int, str] = field(default_factory=dict)
+    forged: int = 0
+
+
+def observe(run: sandbox.RunResult) -> Observed:
+    """Sort the events; count those not from the grader's runner (wrong or missing nonce)."""
+    o = Observed(forged=run.bad_lines)
+    cells_done = 0
+    for ev in run.events:
+        kind = ev.get("event")
+        if kind in ("cell_start", "limit"):
+            continue
+        if kind == "cell":
+            if ev.get("error") and isinstance(ev.get("index"), int):
+                o.cell_errors.setdefault(ev["index"], str(ev["error"])[:400])
+            continue
+        if kind == "cells_done":
+            cells_done += 1
+            continue
+        if not run.nonce or ev.get("n") != run.nonce:
+            o.forged += 1
+            continue
+        test = str(ev.get("test"))
+        if kind == "case" and isinstance(ev.get("i"), int):
+            if ev["i"] in o.cases.setdefault(test, {}):
+                o.duplicates.add((test, ev["i"]))
+            o.cases[test][ev["i"]] = ev
+        elif kind == "missing":
+            o.missing[test] = str(ev.get("name"))
+        elif kind == "reference":
+            o.reference.setdefault(test, str(ev.get("module")))
+        elif kind == "patched" and isinstance(ev.get("names"), list):
+            o.patched += [str(n) for n in ev["names"]]
+    o.forged += max(0, cells_done - 1)
+    return o
 
 
 def judge(context: dict, run: sandbox.RunResult) -> dict:
     """Turn the sandbox's observations into scores and messages."""
     plan: notebook.Plan = context["plan"]
     flags = list(plan.flags)
-    by_test: dict[str, dict[int, dict]] = {}
-    missing, reference = {}, {}
-    for ev in run.events:
-        kind = ev.get("event")
-        if kind == "case" and isinstance(ev.get("i"), int):
-            by_test.setdefault(str(ev.get("test")), {})[ev["i"]] = ev
-        elif kind == "missing":
-            missing[ev.get("test")] = ev.get("name")
-        elif kind == "reference":
-            reference[ev.get("test")] = ev.get("module")
-        elif kind == "patched" and ev.get("names"):
-            flags.append("patched:" + ",".join(map(str, ev["names"]))[:200])
-    cell_errors = {e["index"]: e["error"] for e in run.events
-                   if e.get("event") == "cell" and e.get("error")}
+    o = observe(run)
+    if o.patched:
+        flags.append("patched:" + ",".join(o.patched)[:200])
     if run.ended != "done":
         flags.append(f"stopped:{run.ended}")
+    if o.forged or o.duplicates:
+        flags.append("forged-events")
     where = _cell_where(run.events, plan)
     results = []
     for t, cases in context["tests"]:
-        entry = {"name": t.grade_id, "score": 0.0, "max_score": t.points}
-        got = by_test.get(t.grade_id, {})
-        status, message = _judge_test(t, cases, got, missing, reference, cell_errors, plan, run, where)
-        entry["status"], entry["message"] = status, message
-        if status == "passed":
-            entry["score"] = t.points
-        results.append(entry)
-    for test_id, module in reference.items():
-        flags.append(f"uses-reference:{test_id}")
-    score = sum(r["score"] for r in results)
-    return {"assignment": context["assignment"], "score": score,
+        status, message = _judge_test(t, cases, o, plan, run, where)
+        if t.grade_id in plan.deleted_tests:
+            passed = status == "passed"
+            status, message = "not-run", (
+                f"The test cell `{t.grade_id}` was deleted from your notebook, so this test earns no "
+                "marks. Copy the cell back from the released lesson and hand the notebook in again."
+                + (f" (Your `{t.name}` passed the hidden checks.)" if passed else f" ({message})"))
+        if t.grade_id in o.reference:
+            flags.append(f"uses-reference:{t.grade_id}")
+        if cases is None:
+            flags.append(f"no-hidden-tests:{t.grade_id}")
+        results.append({"name": t.grade_id, "score": t.points if status == "passed" else 0.0,
+                        "max_score": t.points, "status": status, "message": message})
+    return {"assignment": context["assignment"], "score": sum(r["score"] for r in results),
             "max_score": sum(r["max_score"] for r in results), "tests": results,
             "flags": sorted(set(flags), key=flags.index)}
 
 
-def _judge_test(t, cases, got, missing, reference, cell_errors, plan, run, where) -> tuple[str, str]:
-    name = t.name
-    if t.grade_id in missing:
+def _judge_test(t, cases, o: Observed, plan: notebook.Plan, run: sandbox.RunResult,
+                where: str) -> tuple[str, str]:
+    name, gid = t.name, t.grade_id
+    if cases is None:
+        return "error", (f"The grader has no hidden tests for `{name}` (instructor: add its spec to "
+                         "autograder/hidden/); it was not graded.")
+    if gid in o.missing:
         hint = ""
-        for i, err in cell_errors.items():
-            hint = f" (the notebook raised {err} in {plan.labels[i]})"
-            break
+        for i, err in sorted(o.cell_errors.items()):
+            if i < len(plan.labels):
+                hint = f" (the notebook raised {err} in {plan.labels[i]})"
+                break
         return "error", (f"`{name}` is not defined when the notebook runs: keep the cell that defines "
                          f"it, with its name unchanged{hint}.")
-    if t.grade_id in reference:
-        return "failed", (f"`{name}` is rlcore's reference implementation ({reference[t.grade_id]}), "
-                          "not your own code.")
+    if gid in o.reference:
+        return "failed", (f"`{name}` uses rlcore's reference implementation ({o.reference[gid]}) "
+                          "instead of your own code.")
+    got = o.cases.get(gid, {})
     if len(got) < len(cases):
         if run.ended == "timeout":
-            return "timeout", f"not run: the notebook {run.detail}{where}."
-        if run.ended in ("memory", "processes"):
-            return "error", f"not run: the notebook {run.detail}{where} and was stopped."
+            return "timeout", f"Not run: the notebook {run.detail}{where}. Look for an endless loop."
+        if run.ended in ("memory", "processes", "worker"):
+            return "error", f"Not run: the notebook {run.detail}{where} and was stopped."
         if run.ended == "crashed":
-            return "not-run", f"not run: {run.detail}{where}."
-        return "not-run", "not run: the grader received no result for this test."
+            return "not-run", f"Not run: {run.detail}{where}."
+        return "not-run", ("Not run: the grader received no result for this test (the notebook "
+                           f"stopped early{where}).")
     for k, case in enumerate(cases):
         ev = got[k]
+        call = case.call or name
+        if (gid, k) in o.duplicates:
+            return "failed", (f"The grader received two results for the same check of `{name}`: "
+                              "something in the notebook wrote to the grader's channel.")
         if "timeout" in ev:
-            return "timeout", f"{case.call or name} did not return within {ev['timeout']} s (an endless loop?)."
+            return "timeout", f"{call} did not return within {ev['timeout']} s (an endless loop?)."
         if "error" in ev:
-            return "error", f"{case.call or name} raised {ev['error']}"
+            return "error", f"{call} raised {ev['error']}"
         try:
             case.judge(ev.get("obs"))
         except hidden.Mistake as e:
             return "failed", str(e)
         except Exception as e:  # noqa: BLE001 - a malformed observation is the student's failure
-            return "failed", (f"{case.call or name} returned something the test could not read "
+            return "failed", (f"{call} returned something the test could not read "
                               f"({type(e).__name__}: {str(e)[:160]}).")
     return "passed", f"{len(cases)} hidden checks passed."
 
 
 def grade(path: str | Path, use_sandbox: bool = True, timeout: float = 120.0, memory_mb: int = 2048,
-          seed: int | None = None) -> dict:
-    """Grade the notebook at ``path``; raise GradeError if it is not a gradable course notebook."""
+          seed: int | None = None, worker: sandbox.Worker | None = None,
+          details: dict | None = None) -> dict:
+    """Grade the notebook at ``path``; raise GradeError if it is not a gradable course notebook.
+
+    ``worker``: the sandbox to use (default: one kept for this thread). ``details``, if
+    given, receives the seed, the run's seconds and peak memory, and how it ended.
+    """
     path = Path(path)
-    job, context = build_job(path, seed)
-    if use_sandbox:
-        sandbox.check_sandbox()
-    run = sandbox.run_job(job, sandbox=use_sandbox, timeout=timeout, memory_mb=memory_mb)
+    job, phase2, context = build_job(path, seed)
+    w = worker or sandbox.default_worker(use_sandbox)
+    run = w.run(job, phase2, timeout=timeout, memory_mb=memory_mb)
     result = judge(context, run)
-    if not use_sandbox:
+    if not w.sandbox:
         result["flags"].append("no-sandbox")
+    if details is not None:
+        details.update(seed=context["seed"], seconds=round(run.seconds, 3),
+                       peak_rss_mb=run.peak_rss_mb, ended=run.ended)
     return result
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,30 @@ class GradeError(Exception):
 
 def assignments() -> list[str]:
     return sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_][\w.]*)\s+import|import\s+([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*))",
+                     re.M)
+
+
+@functools.lru_cache(maxsize=1)
+def preload_modules() -> tuple[str, ...]:
+    """Modules the course notebooks import in graded cells (the sandbox imports them once)."""
+    found: list[str] = []
+    for name in assignments():
+        try:
+            nb = source_notebook(name)
+        except Exception:  # noqa: BLE001 - a broken notebook is reported when it is graded
+            continue
+        for cell in nb.cells:
+            if cell.cell_type != "code" or _tags(cell) & SKIP_TAGS:
+                continue
+            for m in _IMPORT.finditer(cell.source):
+                for mod in (m.group(1) or m.group(2)).split(","):
+                    mod = mod.strip().split(" as ")[0].strip()
+                    if mod and not mod.startswith(("google", "autograder.hidden")) and mod not in found:
+                        found.append(mod)
+    return tuple(found)
 
 
 def read(path: str | Path) -> nbformat.NotebookNode:
@@ -91,34 +117,47 @@ class Plan:
     cells: list[str] = field(default_factory=list)     # sources to execute, in order
     labels: list[str] = field(default_factory=list)    # a short description of each, for messages
     flags: list[str] = field(default_factory=list)
+    deleted_tests: set[str] = field(default_factory=set)  # test cells missing from the submission
 
 
-def plan(student: nbformat.NotebookNode, released: nbformat.NotebookNode) -> Plan:
+def _test_sources(nb: nbformat.NotebookNode) -> dict[str, str]:
+    out = {}
+    for cell in nb.cells:
+        nbg = _nbg(cell)
+        if cell.cell_type == "code" and nbg.get("grade") and not nbg.get("solution"):
+            out[nbg["grade_id"]] = cell.source.strip()
+    return out
+
+
+def plan(student: nbformat.NotebookNode, released: nbformat.NotebookNode,
+         source: nbformat.NotebookNode | None = None) -> Plan:
     """Choose the student's cells to run and note tampering.
 
     Runs every code cell of the submission except test cells (the grader brings the
     hidden tests itself) and demonstration cells (training runs, animations, widgets),
     recognised by their tags or by their released source (so stripped metadata does
-    not matter). Flags deleted, edited or stripped test cells and answer cells.
+    not matter). Flags edited test cells (``edited-test-cell:ID``; graded as usual:
+    the tests are the instructor's), test cells whose nbgrader metadata was stripped
+    (``stripped-metadata:ID``, recognised by their source), deleted test cells
+    (``deleted-test-cell:ID``; such a test earns no marks) and answer cells without
+    metadata (``missing-answer-metadata:ID``).
     """
-    rel_tests = {}
+    rel_tests = _test_sources(released)
+    instructor = _test_sources(source) if source is not None else {}
     rel_answers = set()
-    skip_sources = set()
+    skip_sources = set(rel_tests.values()) | set(instructor.values())
     for cell in released.cells:
         if cell.cell_type != "code":
             continue
         nbg = _nbg(cell)
-        if nbg.get("grade") and not nbg.get("solution"):
-            rel_tests[nbg["grade_id"]] = cell.source.strip()
-            skip_sources.add(cell.source.strip())
-        elif nbg.get("solution"):
+        if nbg.get("solution") and nbg.get("grade_id"):
             rel_answers.add(nbg["grade_id"])
-        elif _tags(cell) & SKIP_TAGS:
+        elif _tags(cell) & SKIP_TAGS and not nbg.get("grade"):
             skip_sources.add(cell.source.strip())
     p = Plan()
-    seen_tests, seen_answers = set(), set()
+    seen_tests, seen_answers, seen_sources = set(), set(), set()
     for i, cell in enumerate(student.cells):
-        if cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
@@ -126,21 +165,27 @@ def plan(student: nbformat.NotebookNode, released: nbformat.NotebookNode) -> Pla
         gid = nbg.get("grade_id")
         if nbg.get("grade") and not nbg.get("solution"):
             seen_tests.add(gid)
-            if gid in rel_tests and src.strip() != rel_tests[gid]:
+            if gid in rel_tests and src.strip() not in (rel_tests[gid], instructor.get(gid)):
                 p.flags.append(f"edited-test-cell:{gid}")
             continue
         if nbg.get("solution") and gid:
             seen_answers.add(gid)
-        if _tags(cell) & SKIP_TAGS or src.strip() in skip_sources:
+        if src.strip() in skip_sources:
+            seen_sources.add(src.strip())
             continue
-        if not src.strip():
+        if _tags(cell) & SKIP_TAGS or not src.strip():
             continue
         p.cells.append(src)
         first = next((ln for ln in src.splitlines() if ln.strip() and not ln.startswith("#")), "")
         p.labels.append(f"cell {i + 1} ({first.strip()[:60]})")
-    for gid in rel_tests:
-        if gid not in seen_tests:
-            p.flags.append(f"missing-test-cell:{gid}")
+    for gid, src in rel_tests.items():
+        if gid in seen_tests:
+            continue
+        if src in seen_sources or instructor.get(gid) in seen_sources:
+            p.flags.append(f"stripped-metadata:{gid}")
+        else:
+            p.flags.append(f"deleted-test-cell:{gid}")
+            p.deleted_tests.add(gid)
     for gid in sorted(rel_answers - seen_answers):
         p.flags.append(f"missing-answer-metadata:{gid}")
     return p

@@ -1,28 +1,49 @@
-"""The sandboxed side of grading: run a submission's cells, then the probes.
+"""The sandboxed side of grading: a zygote that forks one child per submission.
 
-Started by ``autograder.grade`` (inside bubblewrap unless ``--no-sandbox``) as
-``python -m autograder.runner``; reads one job (JSON) on stdin and writes events
-as JSON lines on the file descriptor it was given (``AUTOGRADER_FD``), never on
-stdout, which the student's code owns. Events:
+Started by ``autograder.sandbox.Worker`` (inside bubblewrap unless ``--no-sandbox``) as
+``python -m autograder.runner --control FD``. The *zygote* imports what notebooks
+need (numpy, torch, gymnasium, matplotlib, IPython, rlcore ...) once, then waits on
+its control socket. For each submission the grader sends ``{"op": "run", ...}``
+with two pipe ends (SCM_RIGHTS): the child reads its job from the first and writes
+events to the second. The zygote forks a *child* that runs the submission, and
+supervises it: time limit, memory (resident memory of every process in the sandbox)
+and process count. When the child ends (or is stopped) the zygote kills every other
+process in the sandbox, empties /tmp, and reports ``{"event": "exit", ...}`` on the
+control socket, which student code cannot reach (the zygote is not dumpable, so a
+child cannot ptrace it or open its file descriptors).
 
-  {"event": "cell", "index": i, "error": str|None}     after each cell
-  {"event": "patched", "names": [...]}                  library functions the notebook replaced
-  {"event": "case", "test": id, "i": k, "obs": ...}     one probe observation
-  {"event": "case", "test": id, "i": k, "error": str}   the student's code raised
-  {"event": "missing", "test": id, "name": str}         the graded name is not defined
-  {"event": "done"}
+The child's job arrives in two messages (JSON lines):
+  1. ``{"cells": [...], "names": [...]}``: the cells to run. Then the child reports
+     ``cells_done``.
+  2. ``{"nonce": str, "tests": [...], "case_timeout": s}``: the probes with their
+     fresh random inputs. The grader sends it only after ``cells_done``, so code in
+     the cells never sees the inputs; every event of this phase carries the nonce.
 
-Judging happens in the grader's process; nothing here decides a score.
+Events (JSON lines on the events pipe):
+  {"event": "cell_start", "index": i}  {"event": "cell", "index": i, "error": str|None}
+  {"event": "cells_done"}              {"event": "limit", "kind": "memory", "where": str}
+  {"event": "patched", "names": [...], "n": nonce}
+  {"event": "case", "test": id, "i": k, "obs"|"error"|"timeout": ..., "n": nonce}
+  {"event": "missing", "test": id, "name": str, "n": nonce}
+  {"event": "reference", "test": id, "name": str, "module": str, "how": str, "n": nonce}
+  {"event": "done", "n": nonce}
+
+Nothing here decides a score: judging happens in the grader's process.
 """
 
 from __future__ import annotations
 
-import builtins  # noqa: F401 - sentinels are read through sys.modules
+import ctypes
+import importlib
 import json
-import math  # noqa: F401
 import os
+import pkgutil
+import resource
+import shutil
 import signal
+import socket
 import sys
+import time
 from typing import Any
 
 SENTINELS = [
@@ -34,8 +55,15 @@ SENTINELS = [
     ("torch", ["allclose", "equal", "isclose", "tensor", "as_tensor"]),
     ("json", ["dumps"]),
 ]
+BASE_PRELOAD = ["numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "matplotlib",
+                "matplotlib.pyplot", "gymnasium", "IPython.core.interactiveshell", "IPython.display",
+                "rlcore", "autograder.probes"]
+PAGE = os.sysconf("SC_PAGE_SIZE")
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 4, 38
 
 
+# ------------------------------------------------------------------ helpers
 def _snapshot() -> dict[str, Any]:
     snap = {}
     for mod_name, names in SENTINELS:
@@ -48,6 +76,112 @@ def _snapshot() -> dict[str, Any]:
     return snap
 
 
+def _read_line(fd: int) -> bytes:
+    """Read one newline-terminated message from ``fd`` (unbuffered: nothing is read ahead)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        b = os.read(fd, 1 << 16)
+        if not b:
+            break
+        data += b
+    return data
+
+
+def _proc_table(exclude: set[int]) -> tuple[int, int]:
+    """(resident bytes, number of processes) of every process in /proc except ``exclude``."""
+    rss = n = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in exclude:
+            continue
+        try:
+            with open(f"/proc/{name}/statm", "rb") as f:
+                rss += int(f.read().split()[1]) * PAGE
+            n += 1
+        except (OSError, IndexError, ValueError):
+            pass
+    return rss, n
+
+
+def _descendants_of_session(sid: int) -> list[int]:
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                if int(fields[3]) == sid:
+                    out.append(int(name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def _vm_size() -> int:
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[0]) * PAGE
+
+
+# -------------------------------------------------------------- tripwires
+class _Tripwires:
+    """Record calls to rlcore's reference implementations of the graded names.
+
+    Every rlcore module attribute that *is* a reference object named like a graded
+    exercise (a function, or a class's methods) is replaced by a recording wrapper,
+    before the student's cells run, so ``from rlcore import x as y`` and wrappers
+    around it are seen when the probes call the student's ``x``.
+    """
+
+    def __init__(self, names: list[str]):
+        self.current: str | None = None
+        self.hits: dict[str, str] = {}
+        wanted = set(names)
+        originals: dict[int, tuple[str, Any]] = {}
+        mods = [m for k, m in list(sys.modules.items())
+                if (k == "rlcore" or k.startswith("rlcore.")) and m is not None]
+        for mod in mods:
+            for attr, obj in list(vars(mod).items()):
+                if attr in wanted and getattr(obj, "__module__", "").startswith("rlcore") \
+                        and (callable(obj)):
+                    originals[id(obj)] = (attr, obj)
+        self.wrapped: dict[int, Any] = {}
+        for key, (name, obj) in originals.items():
+            if isinstance(obj, type):
+                self._wrap_class(name, obj)
+                self.wrapped[key] = obj
+            else:
+                self.wrapped[key] = self._wrap(name, obj)
+        for mod in mods:
+            d = vars(mod)
+            for attr, obj in list(d.items()):
+                w = self.wrapped.get(id(obj))
+                if w is not None and w is not obj and originals[id(obj)][1] is obj:
+                    d[attr] = w
+
+    def _wrap(self, name: str, fn: Any) -> Any:
+        trip = self
+
+        def reference(*args, **kwargs):
+            if trip.current == name:
+                trip.hits.setdefault(name, f"{fn.__module__}.{fn.__qualname__}")
+            return fn(*args, **kwargs)
+        for a in ("__module__", "__name__", "__qualname__", "__doc__"):
+            try:
+                setattr(reference, a, getattr(fn, a))
+            except (AttributeError, TypeError):
+                pass
+        return reference
+
+    def _wrap_class(self, name: str, cls: type) -> None:
+        for attr, val in list(vars(cls).items()):
+            if callable(val) and not isinstance(val, type) and (not attr.startswith("__") or attr in (
+                    "__init__", "__call__", "__len__", "__getitem__")):
+                try:
+                    setattr(cls, attr, self._wrap(name, val))
+                except (AttributeError, TypeError):
+                    pass
+
+
+# ------------------------------------------------------------------ child
 class _CaseTimeout(BaseException):
     """A probe ran too long (BaseException so a student's `except Exception` cannot swallow it)."""
 
@@ -56,62 +190,81 @@ def _alarm(signum, frame):  # noqa: ARG001
     raise _CaseTimeout()
 
 
-def main() -> int:
-    fd = int(os.environ.get("AUTOGRADER_FD", "1"))
-    out = os.fdopen(os.dup(fd), "w", buffering=1)
-    job = json.loads(sys.stdin.read())
-    # The student's code owns stdout/stderr: send them to /dev/null at the fd level.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.environ.setdefault("MPLBACKEND", "Agg")
+def _is_memory_error(e: BaseException | None) -> bool:
+    return isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and "can't allocate memory" in str(e))
 
+
+def child_main(job_fd: int, ev_fd: int, params: dict, shell: Any) -> None:
+    """Run one submission in this (forked) process; never returns."""
+    me = os.getpid()
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGALRM):
+        signal.signal(sig, signal.SIG_DFL)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    memory = int(params.get("memory_mb", 2048)) * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (_vm_size() + memory,) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    out = os.fdopen(ev_fd, "w", buffering=1)
     _dumps = json.dumps
+    nonce: list[str] = []
 
     def emit(obj: dict) -> None:
+        if os.getpid() != me:  # a copy made by the student's os.fork(): stay silent
+            os._exit(0)
+        if nonce:
+            obj = {**obj, "n": nonce[0]}
         try:
-            out.write(_dumps(obj, allow_nan=True) + "\n")
+            line = _dumps(obj, allow_nan=True)
         except (TypeError, ValueError):
-            out.write(_dumps({**obj, "obs": None, "error": "unserializable observation"}) + "\n")
-        out.flush()
+            line = _dumps({**obj, "obs": None, "error": "unserializable observation"})
+        try:
+            out.write(line + "\n")
+            out.flush()
+        except (OSError, ValueError):
+            os._exit(0)
 
-    import numpy  # noqa: F401 - imported before the student's code, so the snapshot sees them
-    import numpy.testing  # noqa: F401
-    import torch  # noqa: F401
+    def stop_for_memory(where: str) -> None:
+        emit({"event": "limit", "kind": "memory", "where": where})
+        os._exit(3)
 
+    job = json.loads(_read_line(job_fd) or b"{}")
     from autograder import probes
 
     probe_table = dict(probes.PROBES)
     run_probe_ref = probes.run_probe
     ProbeError = probes.ProbeError
+    describe_error = probes.describe_error
+    trip = _Tripwires(list(job.get("names", [])))
     before = _snapshot()
-
-    from IPython.core.interactiveshell import InteractiveShell
-
-    shell = InteractiveShell.instance()
-    shell.showtraceback = lambda *a, **k: None  # tracebacks go nowhere; we record the error
-    for i, source in enumerate(job["cells"]):
+    for i, source in enumerate(job.get("cells", [])):
         emit({"event": "cell_start", "index": i})
         try:
             result = shell.run_cell(source, store_history=False, silent=True)
             err = result.error_in_exec or result.error_before_exec
-            emit({"event": "cell", "index": i,
-                  "error": None if err is None else probes.describe_error(err)})
+            if _is_memory_error(err):
+                stop_for_memory(f"cell {i}")
+            emit({"event": "cell", "index": i, "error": None if err is None else describe_error(err)})
         except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from student code
             emit({"event": "cell", "index": i, "error": f"{type(e).__name__}: {e}"[:300]})
-
+    emit({"event": "cells_done"})
     after = _snapshot()
     patched = sorted(k for k, v in before.items() if after.get(k) is not v)
     if probes.PROBES != probe_table or probes.run_probe is not run_probe_ref:
         patched.append("autograder.probes")
-    emit({"event": "patched", "names": patched})
 
+    phase2 = json.loads(_read_line(job_fd) or b"{}")
+    nonce.append(str(phase2.get("nonce", "")))
+    emit({"event": "patched", "names": patched})
     probes.PROBES.clear()
     probes.PROBES.update(probe_table)
     ns = shell.user_ns
-    case_timeout = int(job.get("case_timeout", 30))
-    signal.signal(signal.SIGALRM, _alarm)
-    for test in job["tests"]:
+    case_timeout = int(phase2.get("case_timeout", 30))
+    for test in phase2.get("tests", []):
         name = test["name"]
         if name not in ns:
             emit({"event": "missing", "test": test["test"], "name": name})
@@ -119,24 +272,267 @@ def main() -> int:
         target = ns[name]
         module = getattr(target, "__module__", None) or ""
         if isinstance(module, str) and module.startswith(("rlcore", "autograder")):
-            emit({"event": "reference", "test": test["test"], "name": name, "module": module})
+            emit({"event": "reference", "test": test["test"], "name": name, "module": module,
+                  "how": "is"})
+        trip.current = name
         for k, case in enumerate(test["cases"]):
+            signal.signal(signal.SIGALRM, _alarm)
             signal.alarm(case_timeout)
             try:
                 obs = run_probe_ref(case["probe"], target, case["payload"])
+                signal.alarm(0)
                 emit({"event": "case", "test": test["test"], "i": k, "obs": obs})
             except ProbeError as e:
+                signal.alarm(0)
+                if "MemoryError" in str(e) or "can't allocate memory" in str(e):
+                    stop_for_memory(f"{name}")
                 emit({"event": "case", "test": test["test"], "i": k, "error": str(e)})
             except _CaseTimeout:
                 emit({"event": "case", "test": test["test"], "i": k, "timeout": case_timeout})
             except BaseException as e:  # noqa: BLE001 - SystemExit etc. raised by student code
+                signal.alarm(0)
                 emit({"event": "case", "test": test["test"], "i": k,
                       "error": f"{type(e).__name__}: {e}"[:300]})
-            finally:
-                signal.alarm(0)
+        trip.current = None
+        if name in trip.hits:
+            emit({"event": "reference", "test": test["test"], "name": name,
+                  "module": trip.hits[name], "how": "called"})
     emit({"event": "done"})
     out.close()
     os._exit(0)  # skip interpreter teardown: student atexit hooks must not run after "done"
+
+
+# ------------------------------------------------------------------ zygote
+class Zygote:
+    def __init__(self, control: socket.socket, pidns: bool):
+        self.control = control
+        self.pidns = pidns
+        self.shell = None
+
+    def send(self, obj: dict) -> None:
+        self.control.sendall(json.dumps(obj).encode())
+
+    def preload(self, modules: list[str]) -> tuple[list[str], list[str]]:
+        loaded, failed = [], []
+        for name in BASE_PRELOAD + modules:
+            if name in sys.modules:
+                continue
+            try:
+                importlib.import_module(name)
+                loaded.append(name)
+            except Exception as e:  # noqa: BLE001 - a module a lesson imports may be absent
+                failed.append(f"{name}: {type(e).__name__}")
+        try:
+            import rlcore
+            for info in pkgutil.walk_packages(rlcore.__path__, "rlcore."):
+                try:
+                    importlib.import_module(info.name)
+                except Exception as e:  # noqa: BLE001
+                    failed.append(f"{info.name}: {type(e).__name__}")
+        except ImportError:
+            pass
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(1)
+        if "matplotlib" in sys.modules:
+            sys.modules["matplotlib"].use("Agg")
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+
+        cfg = Config()
+        cfg.HistoryManager.enabled = False
+        self.shell = InteractiveShell.instance(config=cfg)
+        self.shell.showtraceback = lambda *a, **k: None  # tracebacks go nowhere; errors are recorded
+        return loaded, failed
+
+    def serve(self) -> None:
+        while True:
+            try:
+                msg, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 4)
+            except OSError:
+                return
+            if not msg:
+                return
+            req = json.loads(msg)
+            if req.get("op") == "quit":
+                return
+            if req.get("op") != "run" or len(fds) != 2:
+                for fd in fds:
+                    os.close(fd)
+                self.send({"event": "error", "detail": "bad request"})
+                continue
+            self.run_one(req, fds[0], fds[1])
+
+    def run_one(self, req: dict, job_fd: int, ev_fd: int) -> None:
+        timeout = float(req.get("timeout", 120))
+        memory = int(req.get("memory_mb", 2048)) * 2**20
+        max_procs = int(req.get("max_procs", 64))
+        with open("/proc/self/statm", "rb") as f:  # the child starts out sharing our pages
+            base_rss = int(f.read().split()[1]) * PAGE
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.control.close()
+                child_main(job_fd, ev_fd, req, self.shell)
+            finally:
+                os._exit(70)
+        os.close(job_fd)
+        os.close(ev_fd)
+        me = os.getpid()
+        exclude = {me, 1} if self.pidns else set()
+        reason, status, peak = "done", None, 0
+        while True:
+            try:
+                done, st = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, st = pid, 0
+            if done:
+                status = st
+                break
+            if self.pidns:
+                rss, n = _proc_table(exclude)
+            else:
+                members = _descendants_of_session(pid)
+                rss, n = 0, len(members)
+                for p in members:
+                    try:
+                        with open(f"/proc/{p}/statm", "rb") as f:
+                            rss += int(f.read().split()[1]) * PAGE
+                    except (OSError, IndexError, ValueError):
+                        pass
+            peak = max(peak, rss - base_rss)
+            if time.monotonic() - start > timeout:
+                reason = "timeout"
+            elif rss - base_rss > memory:
+                reason = "memory"
+            elif n > max_procs:
+                reason = "processes"
+            else:
+                time.sleep(0.05)
+                continue
+            break
+        reaped = self.sweep(pid)
+        if status is None:
+            status = reaped
+        code = os.waitstatus_to_exitcode(status) if status is not None else None
+        if self.pidns:
+            self.clean_tmp()
+        self.send({"event": "exit", "reason": reason, "code": code,
+                   "seconds": round(time.monotonic() - start, 3), "peak_rss_mb": round(peak / 2**20, 1)})
+
+    def sweep(self, pid: int) -> int | None:
+        """Kill every process the submission started (all of the sandbox but us and its init).
+
+        Returns the child's wait status if it was reaped here.
+        """
+        status = None
+        for _ in range(500):
+            if self.pidns:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            else:
+                for p in [pid] + _descendants_of_session(pid):
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            while True:
+                try:
+                    reaped, st = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if not reaped:
+                    break
+                if reaped == pid:
+                    status = st
+            if not self._alive(pid):
+                return status
+            time.sleep(0.01)
+        return status
+
+    def _alive(self, pid: int) -> list[int]:
+        out = []
+        me = os.getpid()
+        pids = [int(n) for n in os.listdir("/proc") if n.isdigit()] if self.pidns \
+            else _descendants_of_session(pid)
+        for p in pids:
+            if p in (me, 1) and self.pidns:
+                continue
+            try:
+                with open(f"/proc/{p}/stat", "rb") as f:
+                    state = f.read().rsplit(b")", 1)[1].split()[0]
+                if state not in (b"Z", b"X"):
+                    out.append(p)
+            except OSError:
+                pass
+        return out
+
+    def clean_tmp(self) -> None:
+        """Empty /tmp and /dev/shm so the next submission starts from nothing."""
+        for root in ("/tmp", "/dev/shm"):
+            try:
+                entries = os.listdir(root)
+            except OSError:
+                continue
+            for e in entries:
+                p = os.path.join(root, e)
+                try:
+                    if os.path.isdir(p) and not os.path.islink(p):
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        os.unlink(p)
+                except OSError:
+                    pass
+        home = os.environ.get("HOME", "/tmp/home")
+        os.makedirs(home, mode=0o700, exist_ok=True)
+        if shutil.which("ipcrm"):
+            import subprocess
+            subprocess.run(["ipcrm", "--all"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _drop_privileges(uid: int) -> None:
+    """Become ``uid`` (from root inside the sandbox) with no capabilities left."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    with open("/proc/self/status") as f:
+        caps = {ln.split(":")[0]: ln.split()[1] for ln in f if ln.startswith("Cap")}
+    if int(caps.get("CapEff", "1"), 16) or int(caps.get("CapPrm", "1"), 16):
+        raise SystemExit("could not drop capabilities")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--control", type=int, required=True)
+    ap.add_argument("--preload", default="")
+    ap.add_argument("--pidns", action="store_true", help="we are in our own PID namespace (bwrap)")
+    ap.add_argument("--uid", type=int, default=None, help="drop to this uid first (sandbox as root)")
+    ap.add_argument("--max-threads", type=int, default=256)
+    args = ap.parse_args(argv)
+    if args.uid is not None:
+        _drop_privileges(args.uid)
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # children cannot ptrace us or open our fds
+    pidns = args.pidns and os.getpid() <= 3
+    if pidns:
+        home = os.environ.get("HOME", "/tmp/home")
+        os.makedirs(home, mode=0o700, exist_ok=True)
+        os.chdir(home)
+        # Threads count as processes: a fork bomb stops here, whoever we run as.
+        resource.setrlimit(resource.RLIMIT_NPROC, (args.max_threads, args.max_threads))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 30, 1 << 30))
+    control = socket.socket(fileno=args.control)
+    zyg = Zygote(control, pidns)
+    t0 = time.monotonic()
+    loaded, failed = zyg.preload([m for m in args.preload.split(",") if m])
+    zyg.send({"event": "ready", "pid": os.getpid(), "uid": os.getuid(), "pidns": pidns,
+              "seconds": round(time.monotonic() - t0, 3), "loaded": loaded, "failed": failed})
+    zyg.serve()
+    return 0
 
 
 if __name__ == "__main__":
