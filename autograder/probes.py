@@ -232,3 +232,172 @@ def is_finite_number(x: Any) -> bool:
         return math.isfinite(float(x))
     except (TypeError, ValueError):
         return False
+
+
+# ------------------------------------------------ lessons 01 and 03 (nets, policies)
+def _errors_observed(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Observe an exception of the student's code as {"error": "..."} so the judge can name
+    the mistake behind it; NotImplementedError and RecursionError still propagate."""
+    def wrapped(target: Any, **payload: Any) -> Any:
+        try:
+            return f(target, **payload)
+        except (NotImplementedError, RecursionError):
+            raise
+        except Exception as e:  # noqa: BLE001 - the error is the observation
+            return {"error": describe_error(e)}
+    wrapped.__doc__ = f.__doc__
+    return wrapped
+
+
+probe("call_or_error")(_errors_observed(_probe_call))
+
+
+@probe("mlp")
+@_errors_observed
+def _probe_mlp(target: Any, **payload: Any) -> Any:
+    """Build target(*args, **kwargs); report its modules and Linear shapes, then run it in
+    float64 on ``x`` after copying ``weights`` [[W, b], ...] into its Linear layers in order."""
+    import torch
+    out, _, _ = _call(target, payload)
+    obs: dict[str, Any] = {"type": type(out).__name__,
+                           "sequential": isinstance(out, torch.nn.Sequential)}
+    if not isinstance(out, torch.nn.Module):
+        return obs
+    children = list(out) if isinstance(out, torch.nn.Sequential) else list(out.children())
+    linears = [m for m in out.modules() if isinstance(m, torch.nn.Linear)]
+    obs.update(modules=[type(m).__name__ for m in children],
+               n_distinct=len({id(m) for m in children}),
+               linear_shapes=[[m.in_features, m.out_features] for m in linears])
+    weights = decode(payload["weights"])
+    if [list(w.shape[::-1]) for w, _ in weights] != obs["linear_shapes"]:
+        return obs
+    out.double()
+    with torch.no_grad():
+        for m, (w, b) in zip(linears, weights):
+            m.weight.copy_(w)
+            if m.bias is not None:
+                m.bias.copy_(b)
+        obs["out"] = encode(out(decode(payload["x"]).double()))
+    return obs
+
+
+@probe("sgd_step")
+@_errors_observed
+def _probe_sgd_step(target: Any, **payload: Any) -> Any:
+    """Call target(params, lr) on Parameters with given values and grads (None allowed),
+    passed as a list or a generator; report each original Parameter's value and grad after,
+    and which list entries were replaced by other objects."""
+    import torch
+    params = [torch.nn.Parameter(decode(v)) for v in payload["values"]]
+    for p, g in zip(params, payload["grads"]):
+        p.grad = None if g is None else decode(g)
+    given = list(params)
+    target((p for p in given) if payload.get("generator") else given, payload["lr"])
+    return {"values": [encode(p.detach()) for p in params],
+            "grads": [None if p.grad is None else encode(p.grad) for p in params],
+            "replaced": [i for i, (a, b) in enumerate(zip(given, params)) if a is not b],
+            "requires_grad": [bool(p.requires_grad) for p in params]}
+
+
+@probe("sample_counts")
+@_errors_observed
+def _probe_sample_counts(target: Any, **payload: Any) -> Any:
+    """Draw from target(batch, generator=g) ``repeats`` times, batch = logits (K, A) tiled
+    ``tile`` times (row i is logits[i % K]); count the actions per logits row. Also observe
+    whether two fresh generators with the same seed give the same first draw, and whether
+    another seed gives a different one."""
+    import torch
+    logits = decode(payload["logits"])
+    k, a = logits.shape
+    batch = logits.repeat(int(payload["tile"]), 1)
+    seed = int(payload["seed"])
+
+    def draw(g: Any) -> Any:
+        return target(batch, generator=g)
+
+    gen = torch.Generator().manual_seed(seed)
+    first = draw(gen)
+    obs: dict[str, Any] = {"type": type(first).__name__,
+                           "dtype": str(getattr(first, "dtype", "")).replace("torch.", ""),
+                           "shape": list(getattr(first, "shape", []))}
+    if not isinstance(first, torch.Tensor) or tuple(first.shape) != (batch.shape[0],):
+        obs["first"] = encode(first)
+        return obs
+    counts = np.zeros((k, a), dtype=np.int64)
+    rows = np.arange(batch.shape[0]) % k
+    for r in range(int(payload["repeats"])):
+        out = first if r == 0 else draw(gen)
+        acts = np.asarray(out.detach().cpu().numpy()).astype(np.int64)
+        if acts.min() < 0 or acts.max() >= a:
+            obs["out_of_range"] = [int(acts.min()), int(acts.max())]
+            return obs
+        np.add.at(counts, (rows, acts), 1)
+    obs["counts"] = counts.tolist()
+    again = draw(torch.Generator().manual_seed(seed))
+    other = draw(torch.Generator().manual_seed(seed + 1))
+    obs["same_seed_equal"] = bool(torch.equal(torch.as_tensor(again).cpu(), first.cpu()))
+    obs["other_seed_differs"] = not bool(torch.equal(torch.as_tensor(other).cpu(), first.cpu()))
+    try:
+        target(batch[:k])
+        obs["default_generator_error"] = None
+    except (NotImplementedError, RecursionError):
+        raise
+    except Exception as e:  # noqa: BLE001
+        obs["default_generator_error"] = describe_error(e)
+    return obs
+
+
+# ------------------------------------------------------------------- lesson 06 (DQN)
+@probe("replay_buffer")
+@_errors_observed
+def _probe_replay_buffer(target: Any, **payload: Any) -> Any:
+    """Build target(capacity, obs_shape, seed=seed) and run ``ops`` in order:
+    ["add", obs, actions, rewards, next_obs, dones] | ["len"] | ["sample", batch_size];
+    observe len() and every sample's fields (or the error a sample raised)."""
+    buf = target(payload["capacity"], decode(payload["obs_shape"]), seed=payload["seed"])
+    results: list[Any] = []
+    for op in payload["ops"]:
+        if op[0] == "add":
+            buf.add(*decode(op[1:]))
+            results.append(None)
+        elif op[0] == "len":
+            results.append(len(buf))
+        else:
+            try:
+                batch = buf.sample(int(op[1]))
+            except (NotImplementedError, RecursionError):
+                raise
+            except Exception as e:  # noqa: BLE001 - sampling an empty buffer must raise
+                results.append({"error": type(e).__name__, "message": describe_error(e)})
+                continue
+            results.append({"type": type(batch).__name__, **{
+                f: encode(getattr(batch, f)) if hasattr(batch, f) else {"missing": f}
+                for f in ("obs", "actions", "rewards", "next_obs", "dones")}})
+    return {"results": results}
+
+
+@probe("update_target")
+@_errors_observed
+def _probe_update_target(target: Any, **payload: Any) -> Any:
+    """Build two nets Linear -> ReLU -> Linear holding ``target_weights`` / ``online_weights``
+    ([W1, b1, W2, b2]), call target(target_net, online_net[, tau=tau]); observe both nets'
+    parameters after, and whether the target kept its Parameter objects."""
+    import torch
+
+    def build(weights: list) -> Any:
+        w = [decode(x) for x in weights]
+        net = torch.nn.Sequential(torch.nn.Linear(w[0].shape[1], w[0].shape[0]), torch.nn.ReLU(),
+                                  torch.nn.Linear(w[2].shape[1], w[2].shape[0]))
+        with torch.no_grad():
+            for p, v in zip(net.parameters(), w):
+                p.copy_(v)
+        return net
+
+    target_net, online_net = build(payload["target_weights"]), build(payload["online_weights"])
+    before = list(target_net.parameters())
+    kwargs = {"tau": payload["tau"]} if "tau" in payload else {}
+    target(target_net, online_net, **kwargs)
+    after = list(target_net.parameters())
+    return {"target": [encode(p.detach()) for p in after],
+            "online": [encode(p.detach()) for p in online_net.parameters()],
+            "same_objects": len(before) == len(after) and all(a is b for a, b in zip(before, after))}
