@@ -34,7 +34,7 @@ e2e: setup
 
 ## profile: execute every lesson as a learner would; peak memory, CPU s -> bench/results/profile.json
 profile: setup
-	$(PY) bench/profile_lessons.py
+	$(PY) -m bench.profile_lessons
 
 ## lab: open JupyterLab on the student notebooks
 lab: setup

@@ -111,6 +111,30 @@ class Notebook:
     def executed_count(self) -> int:
         return sum(bool(re.fullmatch(r"\[\d+\]:", p)) for p in self.prompts())
 
+    def record_texts(self, pattern: str) -> None:
+        """Start recording, in the page, every distinct output text matching ``pattern`` as it renders.
+
+        A MutationObserver sees each re-render of an output (e.g. a status line a display
+        handle updates in place), however fast; read the record with ``recorded_texts()``.
+        """
+        self.page.evaluate(
+            """(pattern) => {
+                 const re = new RegExp(pattern);
+                 window.__recorded = [];
+                 const scan = () => {
+                   for (const el of document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')) {
+                     const m = (el.textContent || '').match(re);
+                     if (m && window.__recorded[window.__recorded.length - 1] !== m[0])
+                       window.__recorded.push(m[0]);
+                   }
+                 };
+                 new MutationObserver(scan).observe(document.querySelector('.jp-Notebook'),
+                   {subtree: true, childList: true, characterData: true});
+               }""", pattern)
+
+    def recorded_texts(self) -> list[str]:
+        return self.page.evaluate("() => window.__recorded || []")
+
     # --- widgets ---------------------------------------------------------------------------
 
     def slider(self, label: str) -> Locator:

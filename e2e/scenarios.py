@@ -177,22 +177,24 @@ def test_the_redraw_check_fails_for_a_widget_that_does_not_redraw(open_notebook,
 
 def test_lesson05_trains_with_a_live_progress_line_and_learning_curve(open_notebook, workspace):
     nb = open_notebook(filled_in(workspace, PG), "05-policy-gradients")
-    seen: list[str] = []
+    nb.record_texts(LIVE_STATUS + r"[^\n]*")
+    shots: list[str] = []
 
-    def watch(notebook: Notebook) -> None:
-        lines = [m.group(0) for o in notebook.outputs()
-                 for m in re.finditer(LIVE_STATUS + r"[^\n]*", o)]
-        if lines and (not seen or lines[-1] != seen[-1]):
-            seen.append(lines[-1])
-            if len(seen) in (1, 3):
-                notebook.shot(f"training-live-{len(seen)}",
-                              target=notebook.cell_with_output(LIVE_STATUS), publish=len(seen) == 3)
+    def watch(notebook: Notebook) -> None:  # a screenshot while training, when we catch one
+        if not shots and notebook.recorded_texts():
+            shots.append(str(notebook.shot("training", publish=True,
+                                           target=notebook.cell_with_output(LIVE_STATUS))))
 
     nb.run_all(timeout_s=1200, while_running=watch)
     assert_no_tracebacks(nb)
+    seen = nb.recorded_texts()
     assert len(seen) >= 2, (f"the progress line did not update while training (saw {seen}); "
                             "expected rlcore.live's status line to change in place")
     cell = nb.cell_with_output(LIVE_STATUS)
+    lines = [t for t in cell.locator(".jp-OutputArea-output").all_text_contents()
+             if re.search(LIVE_STATUS, t)]
+    assert len(lines) == 1, f"the status line was appended, not updated in place: {lines}"
+    assert lines[0].strip() == seen[-1].strip()
     curve = cell.locator('img[src^="data:image/png"]')
     assert curve.count() >= 1, "no learning-curve figure next to the progress line"
     assert curve.first.evaluate("img => img.naturalWidth") > 200
