@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import re
@@ -148,6 +149,109 @@ def profile_server() -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# --- sizing a hub from the measurements (docs/deploy.md, deploy/z2jh-values.yaml) ----------
+
+#: Every learner may run the heaviest lesson top to bottom at the same moment ("now run all");
+#: with its guaranteed CPU share each must finish within this many seconds.
+BURST_S = 300
+#: What the hub itself needs beside the learners' servers (hub, proxy, OS, page cache), MiB.
+HUB_OVERHEAD_MIB = 2048
+#: A node of the Kubernetes recipe (e.g. a 16 vCPU / 64 GiB machine), and what k8s keeps for itself.
+NODE_CPUS, NODE_MIB, NODE_RESERVED_MIB = 16, 64 * 1024, 4 * 1024
+#: Pods a node runs (the kubelet's default cap is 110; keep 10 for system pods).
+MAX_PODS_PER_NODE = 100
+LEARNERS = (30, 100, 500)
+
+
+def _ceil_to(x: float, step: float) -> float:
+    return math.ceil(x / step - 1e-9) * step
+
+
+def sizing(report: dict) -> dict:
+    """Return per-learner requests/limits and server sizes derived from a profile report.
+
+    memory request = JupyterLab server + the largest kernel peak (every learner in a
+      workshop runs the same lesson at once), rounded up to 256 MiB;
+    memory limit = JupyterLab server + two kernels at that peak (a learner who left the
+      previous lesson's kernel running), rounded up to 512 MiB;
+    CPU request = the heaviest lesson's CPU seconds / BURST_S, rounded up to 0.1 core;
+    CPU limit = the cores a lesson's trainers use (torch threads), at least 1.
+    A single server for N learners: N x memory request + HUB_OVERHEAD_MIB, and
+    N x CPU request cores (at least 2); Kubernetes: nodes of NODE_CPUS / NODE_MIB holding
+    at most MAX_PODS_PER_NODE learners.
+    """
+    lessons = [r for r in report["lessons"] if r["status"] == "ok"]
+    if not lessons:
+        raise ValueError("the report has no lesson that ran cleanly")
+    server = report["server"]["jupyterlab_idle_rss_mib"]
+    peak = max(r["tree_peak_rss_mib"] for r in lessons)
+    heaviest = max(lessons, key=lambda r: r["cpu_s"])
+    mem_request = int(_ceil_to(server + peak, 256))
+    mem_limit = int(_ceil_to(server + 2 * peak, 512))
+    cpu_request = round(_ceil_to(heaviest["cpu_s"] / BURST_S, 0.1), 1)
+    cpu_limit = max(1, int(report["machine"]["torch_threads"]))
+    servers = {}
+    for n in LEARNERS:
+        ram_mib = n * mem_request + HUB_OVERHEAD_MIB
+        cores = max(2.0, n * cpu_request)
+        per_node = min((NODE_MIB - NODE_RESERVED_MIB) // mem_request,
+                       int(NODE_CPUS // cpu_request), MAX_PODS_PER_NODE)
+        servers[n] = {"ram_gib": math.ceil(ram_mib / 1024), "cores": math.ceil(cores),
+                      "k8s_nodes": math.ceil(n / per_node), "learners_per_node": int(per_node)}
+    return {"server_mib": server, "kernel_peak_mib": peak,
+            "heaviest": heaviest["assignment"], "heaviest_cpu_s": heaviest["cpu_s"],
+            "mem_request_mib": mem_request, "mem_limit_mib": mem_limit,
+            "cpu_request": cpu_request, "cpu_limit": cpu_limit, "servers": servers}
+
+
+def render_markdown(report: dict) -> str:
+    """Return the measurement table and the sizing arithmetic as Markdown (for docs/deploy.md)."""
+    m = report["machine"]
+    rows = [(f"Measured {report['date']} by `make profile` on {m['cpus']} CPU cores, Python "
+            f"{m['python']}, torch {m['torch']} ({m['torch_threads']} threads); every lesson's "
+            "solutions notebook (all exercises filled in, hidden tests removed) run top to "
+            "bottom in a fresh kernel."), "",
+            ("| lesson | status | code cells | wall s | kernel CPU s | kernel peak MiB "
+            "| + children MiB | after last cell MiB |"), "|---|---|---|---|---|---|---|---|"]
+    for r in report["lessons"]:
+        status = "ok" if r["status"] == "ok" else "**error**"
+        rows.append(f"| `{r['assignment']}` | {status} | {r['code_cells']} | {r['wall_s']} | "
+                    f"{r['cpu_s']} | {r['peak_rss_mib']} | {r['tree_peak_rss_mib']} | "
+                    f"{r['end_rss_mib']} |")
+    z = sizing(report)
+    rows += ["", (f"An idle JupyterLab server (the other process in every learner's server): "
+             f"**{z['server_mib']} MiB**."), "",
+             "Per learner:", "",
+             (f"- memory request = server + largest kernel peak = {z['server_mib']} + "
+             f"{z['kernel_peak_mib']} MiB, rounded up to 256 MiB = **{z['mem_request_mib']} MiB**"),
+             (f"- memory limit = server + 2 kernels at peak = {z['server_mib']} + 2 x "
+             f"{z['kernel_peak_mib']} MiB, rounded up to 512 MiB = **{z['mem_limit_mib']} MiB**"),
+             (f"- CPU request = heaviest lesson's CPU seconds / {BURST_S} s = {z['heaviest_cpu_s']}"
+             f" / {BURST_S} (`{z['heaviest']}`), rounded up to 0.1 = **{z['cpu_request']} core**"),
+             f"- CPU limit = the threads the trainers use = **{z['cpu_limit']} cores**", "",
+             ("| learners | RAM: N x request + hub | cores: N x CPU request | Kubernetes nodes "
+             f"({NODE_CPUS} vCPU / {NODE_MIB // 1024} GiB) |"), "|---|---|---|---|"]
+    for n, sz in z["servers"].items():
+        rows.append(
+            f"| {n} | {n} x {z['mem_request_mib']} MiB + {HUB_OVERHEAD_MIB} MiB = "
+            f"**{sz['ram_gib']} GiB** | {n} x {z['cpu_request']} = **{sz['cores']}** | "
+            f"{n} / {sz['learners_per_node']} per node = **{sz['k8s_nodes']}** |")
+    return "\n".join(rows) + "\n"
+
+
+DOC = ROOT / "docs" / "deploy.md"
+START, END = "<!-- profile:start -->", "<!-- profile:end -->"
+
+
+def update_doc(report: dict, doc: Path = DOC) -> bool:
+    """Rewrite the block between the profile markers of docs/deploy.md; True if it changed."""
+    text = doc.read_text()
+    a, b = text.index(START) + len(START), text.index(END)
+    new = text[:a] + "\n" + render_markdown(report) + text[b:]
+    doc.write_text(new)
+    return new != text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("assignments", nargs="*", help="only these (default: every lesson)")
@@ -180,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    if DOC.exists() and START in DOC.read_text():
+        update_doc(report)
+        print(f"updated the measurements and sizing in {DOC.relative_to(ROOT)}")
     failed = [r["assignment"] for r in lessons if r["status"] != "ok"]
     if failed:
         print(f"lessons that raised: {failed}")

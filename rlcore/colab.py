@@ -21,6 +21,7 @@ __all__ = [
     "RELEASE_TAG",
     "REPO_SLUG",
     "REPO_URL",
+    "binder_url",
     "colab_url",
     "enable_widgets",
     "on_colab",
@@ -65,6 +66,11 @@ def enable_widgets() -> bool:
     except (ImportError, AttributeError):
         return False
     return True
+
+
+def binder_url(tag: str = RELEASE_TAG, path: str = "lessons") -> str:
+    """Return the Binder URL that builds the repository at ``tag`` and opens JupyterLab on ``path``."""
+    return f"https://mybinder.org/v2/gh/{REPO_SLUG}/{tag}?urlpath=lab/tree/{path}"
 
 
 def colab_url(assignment: str, tag: str = RELEASE_TAG) -> str:
