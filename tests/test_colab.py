@@ -133,8 +133,8 @@ def build_wheel(dest: Path) -> Path:
             shutil.copy(ROOT / name, src / name)
     for pkg in ("rlcore", "autograder"):
         shutil.copytree(ROOT / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", str(src), "-w", str(dest / "dist")], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", str(src),
+                    "-w", str(dest / "dist")], check=True)
     (wheel,) = (dest / "dist").glob("rlcore-*.whl")
     return wheel
 
