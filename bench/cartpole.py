@@ -32,8 +32,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -137,7 +138,7 @@ def _sb3_callback(rec: Recorder, cap: float) -> Any:
                 return train_seconds < cap
             t0 = time.perf_counter()
             self.next_eval = (self.num_timesteps // EVAL_EVERY + 1) * EVAL_EVERY
-            act = lambda obs: self.model.predict(obs, deterministic=True)[0]  # noqa: E731
+            act = lambda obs: self.model.predict(obs, deterministic=True)[0]
             returns = evaluate(act, "CartPole-v1", n_episodes=EVAL_EPISODES)
             stop = rec({"env_steps": self.num_timesteps, "train_seconds": train_seconds,
                         "eval_return": float(np.mean(returns))})
@@ -229,8 +230,8 @@ def run_one(method: str, seed: int) -> dict:
 def run_in_subprocess(method: str, seed: int) -> dict:
     """Run one (method, seed) in a fresh interpreter; its last stdout line is the record."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--one", method,
-                           str(seed)], capture_output=True, text=True, env=env)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", method, str(seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         return {"method": method, "seed": seed, "solved": False, "time_to_solve_s": None,
@@ -261,7 +262,7 @@ def summarize(records: list[dict], methods: list[str]) -> list[dict]:
 
 def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
     """Return the README table (markdown) for the summary rows."""
-    f = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    f = lambda x: "-" if x is None else f"{x:.2f}"
     lines = [
         f"CartPole-v1, time-to-solve in seconds of training (evaluation excluded), {when}.",
         "",
@@ -274,9 +275,9 @@ def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
         mem = "-" if r["peak_mib"] is None else f"{r['peak_mib']:.0f}"
         lines.append(f"| `{r['method']}` | {r['solved']}/{r['runs']} | {f(r['median_s'])} | "
                      f"{f(r['min_s'])} | {f(r['max_s'])} | {steps} | {stays} | {mem} |")
-    lines += ["", "Solved: greedy mean return >= 475 over 20 episodes, evaluated every 2,000 env "
-              "steps; caps 60 s (PG, PPO) / 120 s (DQN); stays solved: mean of the next 5 "
-              "evaluations >= 450. Regenerate with `make bench` (`bench/cartpole.py`)."]
+    lines += ["", ("Solved: greedy mean return >= 475 over 20 episodes, evaluated every 2,000 env "
+                   "steps; caps 60 s (PG, PPO) / 120 s (DQN); stays solved: mean of the next 5 "
+                   "evaluations >= 450. Regenerate with `make bench` (`bench/cartpole.py`).")]
     lines += [f"Note: {n}" for n in notes]
     return "\n".join(lines)
 

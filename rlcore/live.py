@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["LiveCurve", "in_notebook"]
 

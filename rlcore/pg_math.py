@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["pg_loss", "normalize"]
+__all__ = ["normalize", "pg_loss"]
 
 
 def pg_loss(logp: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

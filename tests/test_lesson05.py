@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import gradelib
 import numpy as np
 import pytest
 import torch
@@ -13,8 +14,6 @@ from rlcore import batch_reward_to_go
 from rlcore.check import CheckFailed
 from rlcore.check import lesson05 as checks
 from rlcore.pg_math import normalize, pg_loss
-
-import gradelib
 
 A = "05-policy-gradients"
 NAMES = ["pg_loss", "batch_reward_to_go", "normalize"]

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -39,10 +40,11 @@ from torch import nn
 
 from .. import pg_math
 from .. import returns as ref_returns
+from ..nets import mlp
 from .._validate import check_gamma, check_positive_int
 from .common import evaluate, seed_everything, set_threads
 
-__all__ = ["Config", "Result", "LearnerFunctionError", "train", "make_policy"]
+__all__ = ["Config", "LearnerFunctionError", "Result", "make_policy", "train"]
 
 
 @dataclass
@@ -120,18 +122,16 @@ class LearnerFunctionError(RuntimeError):
 
 
 def make_policy(obs_dim: int, n_actions: int, hidden_sizes: tuple[int, ...]) -> nn.Sequential:
-    """Return an MLP obs (B, obs_dim) -> logits (B, n_actions) with tanh hidden layers."""
-    sizes = [obs_dim, *hidden_sizes, n_actions]
-    layers: list[nn.Module] = []
-    for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            layers.append(nn.Tanh())
-    return nn.Sequential(*layers)
+    """Return lesson 01's tanh MLP mapping obs (B, obs_dim) to the logits (B, n_actions) of pi_theta."""
+    return mlp([obs_dim, *hidden_sizes, n_actions], activation=nn.Tanh)
 
 
 def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Return one action per row drawn from softmax(logits) by inverse CDF: (B, A) -> (B,)."""
+    """Return one action per row drawn from softmax(logits) by inverse CDF: (B, A) -> (B,).
+
+    Same distribution as ``rlcore.policies.categorical_sample`` (lesson 03) without its
+    argument checks and ``multinomial``: about 3x cheaper, and it runs at every env step.
+    """
     cdf = torch.softmax(logits, dim=-1).cumsum(dim=-1)
     u = torch.rand(logits.shape[0], 1, generator=generator)
     return (u > cdf).sum(dim=-1).clamp_(max=logits.shape[-1] - 1)
@@ -190,7 +190,7 @@ def _call(name: str, fn: Callable, args: tuple, when: str) -> Any:
     """Call a (possibly learner-written) exercise function; wrap any error with its call."""
     try:
         return fn(*args)
-    except Exception as e:  # noqa: BLE001 - any error of the learner's function is reported
+    except Exception as e:
         raise LearnerFunctionError(
             f"{name} raised {type(e).__name__}: {e}\n  in the call {name}({_describe(*args)}) "
             f"{when}.\n  Fix {name} (its visible check in the lesson should pass) and train again."

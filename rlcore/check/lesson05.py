@@ -9,7 +9,7 @@ import torch
 
 from ._core import Checker, run_check, to_numpy
 
-__all__ = ["check_pg_loss", "check_normalize", "check_batch_reward_to_go"]
+__all__ = ["check_batch_reward_to_go", "check_normalize", "check_pg_loss"]
 
 
 def check_pg_loss(fn: Any) -> None:
