@@ -210,7 +210,7 @@ class Notebook:
         environment it is also copied to ``e2e/artifacts/`` (the committed set the README shows).
         """
         if target is not None:
-            target.scroll_into_view_if_needed()
+            target.evaluate("e => e.scrollIntoView({block: 'center'})")
             target.wait_for(state="visible")
             # let the notebook's windowed rendering paint the scrolled-to cells
             self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => "
