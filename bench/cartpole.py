@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                    + ", ".join(METHODS))
     p.add_argument("--seeds", type=int, default=5, help="seeds per method (0, 1, ...)")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON, PNG and table")
-    p.add_argument("--readme", type=Path, default=ROOT / "README.md",
+    p.add_argument("--readme", default=str(ROOT / "README.md"),
                    help="README to update between the bench markers ('' to skip)")
     p.add_argument("--one", nargs=2, metavar=("METHOD", "SEED"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -389,8 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         when += f"; rows of {', '.join(sorted(set(shown) - set(runnable)))} from an earlier run"
     table = table_markdown(summarize(records, shown), notes, when)
     (a.out / "cartpole.md").write_text(table + "\n")
-    if str(a.readme):
-        update_readme(a.readme, table)
+    if a.readme:
+        update_readme(Path(a.readme), table)
     print("\n" + table)
     return 0
 
