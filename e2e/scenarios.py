@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 WELCOME = "00-welcome"
 RETURNS = "02-trajectories-and-returns"
+POLICIES = "03-policies"
 VALUES = "04-value-functions"
 PG = "05-policy-gradients"
 # rlcore.live.LiveCurve's status line, updated in place while a trainer runs
@@ -142,6 +143,19 @@ def test_lesson04_filled_in_heat_map_redraws_when_gamma_is_dragged(open_notebook
     old, new = nb.drag_and_expect_new_figure(GAMMA, dx=-120)
     assert old != new
     nb.shot("heat-map-after-gamma-drag", target=nb.figure_next_to(nb.slider(GAMMA)), publish=True)
+
+
+def test_lesson03_filled_in_policy_distributions_follow_their_sliders(open_notebook, workspace):
+    nb = open_notebook(filled_in(workspace, POLICIES), "03-policies")
+    nb.run_all(timeout_s=600)
+    assert_no_tracebacks(nb)
+    figure = nb.figure_next_to(nb.slider("temperature"))
+    nb.shot("policy-sliders", target=figure)
+    for label, dx in (("temperature", 60), ("log std", -60)):
+        old, new = nb.drag_and_expect_new_figure(label, dx=dx)
+        assert old != new
+    nb.shot("policy-sliders-moved", target=nb.figure_next_to(nb.slider("temperature")),
+            publish=True)
 
 
 FROZEN_WIDGET = """\
