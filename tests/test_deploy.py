@@ -232,3 +232,27 @@ def test_sizing_arithmetic_on_a_hand_made_report():
     assert z["servers"][100] == {"ram_gib": 52, "cores": 30, "k8s_nodes": 2,
                                  "learners_per_node": 53}  # 16 / 0.3 = 53 a node: ceil(100 / 53)
     assert z["servers"][500]["k8s_nodes"] == 10  # ceil(500 / 53)
+
+
+@pytest.mark.slow
+def test_the_images_pip_install_resolves_to_the_pinned_versions(tmp_path):
+    """pip resolves the Dockerfile's install from scratch (dry run; no Docker daemon needed)."""
+    import shutil
+    import subprocess
+    import sys
+
+    course = tmp_path / "course"
+    course.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, course / name)
+    shutil.copytree(ROOT / "rlcore", course / "rlcore", ignore=shutil.ignore_patterns("__pycache__"))
+    reqs = [r.replace("/opt/course", str(course)) for r in pip_install_requirements(dockerfile())]
+    report = tmp_path / "report.json"
+    run = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+                          "--quiet", "--report", str(report), *reqs],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = {re.sub(r"[-_.]+", "-", i["metadata"]["name"].lower()): i["metadata"]["version"]
+           for i in json.loads(report.read_text())["install"]}
+    for name, version in {**PROJECT_PINS, **COURSE_PINS, "jupyterhub": "5.4.4"}.items():
+        assert got[name].split("+")[0] == version, f"the image would get {name} {got[name]}"
