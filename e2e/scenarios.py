@@ -111,7 +111,7 @@ def assert_no_tracebacks(nb: Notebook) -> None:
 def test_lesson00_runs_every_cell_and_shows_the_episode_animation(open_notebook):
     require("lessons", WELCOME)
     nb = open_notebook(f"{WELCOME}/{WELCOME}.ipynb", "00-welcome")
-    nb.shot("opened", publish=True)
+    nb.shot("opened")
     nb.run_all(timeout_s=600)
     assert_no_tracebacks(nb)
     assert nb.executed_count() == len(nb.prompts()), f"not every cell ran: {nb.prompts()}"
@@ -138,7 +138,7 @@ def test_lesson04_filled_in_heat_map_redraws_when_gamma_is_dragged(open_notebook
     figure = nb.figure_next_to(slider)
     assert figure.evaluate("img => img.naturalWidth") > 200, "the value heat map is not drawn"
     widget_text = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
-    assert "\u26a0" not in widget_text.inner_text(), "the widget fell back to the reference"
+    assert "\u26a0" not in widget_text.text_content(), "the widget fell back to the reference"
     nb.shot("heat-map", target=figure, publish=True)
     old, new = nb.drag_and_expect_new_figure(GAMMA, dx=-120)
     assert old != new
@@ -154,8 +154,7 @@ def test_lesson03_filled_in_policy_distributions_follow_their_sliders(open_noteb
     for label, dx in (("temperature", 60), ("log std", -60)):
         old, new = nb.drag_and_expect_new_figure(label, dx=dx)
         assert old != new
-    nb.shot("policy-sliders-moved", target=nb.figure_next_to(nb.slider("temperature")),
-            publish=True)
+    nb.shot("policy-sliders-moved", target=nb.figure_next_to(nb.slider("temperature")))
 
 
 FROZEN_WIDGET = """\
@@ -196,7 +195,7 @@ def test_lesson05_trains_with_a_live_progress_line_and_learning_curve(open_noteb
 
     def watch(notebook: Notebook) -> None:  # a screenshot while training, when we catch one
         if not shots and notebook.recorded_texts():
-            shots.append(str(notebook.shot("training", publish=True,
+            shots.append(str(notebook.shot("training",
                                            target=notebook.cell_with_output(LIVE_STATUS))))
 
     nb.run_all(timeout_s=1200, while_running=watch)
