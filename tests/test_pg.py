@@ -221,3 +221,9 @@ def test_error_during_training_names_the_call_and_update():
     assert "batch_reward_to_go raised ZeroDivisionError: oops" in text
     assert "update 2" in text and "array(32, 8)" in text
     assert isinstance(err.value.__cause__, ZeroDivisionError)
+
+
+def test_one_step_rollouts_survive_batches_of_reset_steps_only():
+    res = train(small(n_envs=1, steps_per_env=1, max_env_steps=300, eval_every=150,
+                      eval_episodes=1), progress=False)
+    assert res.env_steps[-1] >= 300 and np.isfinite(res.losses).all()

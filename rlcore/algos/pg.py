@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -294,7 +294,8 @@ def train(
     None uses rlcore's reference ones.
     Stops at the first solving evaluation (if ``stop_on_solve``), at ``max_env_steps``,
     at ``max_seconds`` of training time, or when the callback returns True.
-    Raises ValueError naming the Config field for a bad config (before training) and
+    Raises ValueError (TypeError for a non-integer size) naming the Config field for a
+    bad config (before training), and
     LearnerFunctionError naming the exercise function that raised or returned a wrong
     shape (on a tiny batch before training, or during training).
     """
@@ -351,6 +352,9 @@ def train(
                         finished_returns.extend(episode_return[prev_done].tolist())
                         episode_return[prev_done] = 0.0
 
+            if not batch_valid.any():  # only reset steps (possible with steps_per_env=1)
+                train_seconds += time.perf_counter() - start
+                continue
             # 2. Weights Phi_t: reward-to-go (or R(tau)), only on real transitions.
             when = f"during training (update {update + 1})"
             args = (batch_rewards.copy(), batch_dones.copy(), float(c.gamma))
@@ -415,8 +419,3 @@ def train(
         envs.close()
         if live is not None:
             live.close()
-
-
-def config_dict(config: Config) -> dict:
-    """Return the config as a plain dict (for logs and JSON records)."""
-    return asdict(config)
