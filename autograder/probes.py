@@ -352,12 +352,19 @@ def _probe_sample_counts(target: Any, **payload: Any) -> Any:
 @_errors_observed
 def _probe_replay_buffer(target: Any, **payload: Any) -> Any:
     """Build target(capacity, obs_shape, seed=seed) and run ``ops`` in order:
-    ["add", obs, actions, rewards, next_obs, dones] | ["len"] | ["sample", batch_size];
-    observe len() and every sample's fields (or the error a sample raised)."""
-    buf = target(payload["capacity"], decode(payload["obs_shape"]), seed=payload["seed"])
+    ["add", obs, actions, rewards, next_obs, dones] | ["len"] | ["sample", batch_size] |
+    ["new"] (start again with a fresh buffer); observe len() and every sample's fields
+    (or the error a sample raised)."""
+    def build() -> Any:
+        return target(payload["capacity"], decode(payload["obs_shape"]), seed=payload["seed"])
+
+    buf = build()
     results: list[Any] = []
     for op in payload["ops"]:
-        if op[0] == "add":
+        if op[0] == "new":  # a second buffer with the same arguments (same seed)
+            buf = build()
+            results.append(None)
+        elif op[0] == "add":
             buf.add(*decode(op[1:]))
             results.append(None)
         elif op[0] == "len":
@@ -385,7 +392,7 @@ def _probe_update_target(target: Any, **payload: Any) -> Any:
     import torch
 
     def build(weights: list) -> Any:
-        w = [decode(x) for x in weights]
+        w = [torch.as_tensor(np.asarray(decode(x), dtype=np.float32)) for x in weights]
         net = torch.nn.Sequential(torch.nn.Linear(w[0].shape[1], w[0].shape[0]), torch.nn.ReLU(),
                                   torch.nn.Linear(w[2].shape[1], w[2].shape[0]))
         with torch.no_grad():
