@@ -1,39 +1,109 @@
-"""Command line of the course's grader: ``python -m autograder COMMAND``.
+"""Command line of the course's grader: ``python -m autograder COMMAND`` (see docs/instructors.md).
 
-  release [ASSIGNMENT ...]          regenerate lessons/ from solutions/ (nbgrader)
+  release [ASSIGNMENT ...]           regenerate lessons/ from solutions/ (nbgrader)
+  collect DIR|ZIP                    copy hand-ins into grading/submitted/<student>/<assignment>/
+  grade                              grade every new or changed collected submission (parallel)
   grade FILE.ipynb [--json]          grade one submission in the sandbox
   check FILE.ipynb                   the same, as a readable summary (``make check NB=...``)
+  feedback                           one HTML page per student and assignment
+  report                             report.csv, report-tests.csv and report.png
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from pathlib import Path
+
+from .notebook import ROOT
+
+
+def _limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run without bubblewrap (trusted notebooks only; recorded in flags)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per submission (default 120)")
+    p.add_argument("--memory", type=int, default=2048, help="MiB per submission (default 2048)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--grading", default=os.environ.get("AUTOGRADER_GRADING", str(ROOT / "grading")),
+                        help="the grading folder (default: grading/ of the course; nbgrader's gradebook "
+                             "is gradebook.db in it)")
     sub = parser.add_subparsers(dest="command", required=True)
     p_rel = sub.add_parser("release", help="regenerate lessons/ from solutions/")
     p_rel.add_argument("assignments", nargs="*")
-    for name in ("grade", "check"):
-        p = sub.add_parser(name, help="grade one notebook")
-        p.add_argument("notebook")
-        p.add_argument("--json", action="store_true", help="print the JSON result")
-        p.add_argument("--no-sandbox", action="store_true",
-                       help="run without bubblewrap (trusted notebooks only; recorded in flags)")
-        p.add_argument("--timeout", type=float, default=120.0, help="seconds per submission")
-        p.add_argument("--memory", type=int, default=2048, help="MiB per submission")
+    p_col = sub.add_parser("collect", help="collect a folder or zip of submissions")
+    p_col.add_argument("source", help="folder of <student>/<assignment>.ipynb, or an LMS zip")
+    p_col.add_argument("--json", action="store_true")
+    p_grade = sub.add_parser("grade", help="grade one notebook, or every collected submission")
+    p_grade.add_argument("notebook", nargs="?", help="one notebook (default: all collected submissions)")
+    p_grade.add_argument("--json", action="store_true", help="print the JSON result")
+    p_grade.add_argument("--jobs", "-j", type=int, default=None, help="sandboxes in parallel (default: cores)")
+    p_grade.add_argument("--force", action="store_true", help="grade again even if nothing changed")
+    p_grade.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    _limits(p_grade)
+    p_check = sub.add_parser("check", help="grade one notebook, readable summary")
+    p_check.add_argument("notebook")
+    p_check.add_argument("--json", action="store_true")
+    _limits(p_check)
+    p_fb = sub.add_parser("feedback", help="write the students' HTML feedback")
+    p_fb.add_argument("--student", action="append")
+    sub.add_parser("report", help="write the CSV report and the score-distribution plot")
     args = parser.parse_args(argv)
+    grading = Path(args.grading)
+
     if args.command == "release":
         from .release import release
         for nb in release(args.assignments or None):
             print(f"released {nb.relative_to(nb.parents[2])}")
         return 0
-    from .grade import main_grade
-    return main_grade(args.notebook, as_json=args.json,
-                      use_sandbox=not args.no_sandbox, timeout=args.timeout, memory_mb=args.memory)
+    if args.command == "collect":
+        from .collect import collect
+        try:
+            col = collect(args.source, grading)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"cannot collect: {e}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps([vars(i) for i in col.items], indent=1))
+        else:
+            print(col.summary())
+        print(f"submissions are in {grading / 'submitted'}; next: make grade", file=sys.stderr)
+        return 0 if col.collected else 1
+    if args.command in ("grade", "check") and args.notebook:
+        from .grade import main_grade
+        return main_grade(args.notebook, as_json=args.json, use_sandbox=not args.no_sandbox,
+                          timeout=args.timeout, memory_mb=args.memory)
+    if args.command == "grade":
+        from .batch import grade_all
+        from .sandbox import SandboxUnavailable
+        try:
+            summary = grade_all(grading, jobs=args.jobs, timeout=args.timeout, memory_mb=args.memory,
+                                use_sandbox=not args.no_sandbox, force=args.force, only=args.assignment)
+        except SandboxUnavailable as e:
+            print(f"cannot grade: {e}", file=sys.stderr)
+            return 3
+        print(summary.text())
+        if not summary.graded and not summary.unchanged:
+            print(f"nothing to grade in {grading / 'submitted'}: run `make collect DIR=...` first",
+                  file=sys.stderr)
+        return 0
+    if args.command == "feedback":
+        from .feedback import write_feedback
+        pages = write_feedback(grading, args.student)
+        print(f"wrote {len(pages)} feedback pages under {grading / 'feedback'}")
+        return 0
+    if args.command == "report":
+        from .report import write_report
+        for p in write_report(grading):
+            print(f"wrote {p}")
+        return 0
+    parser.error(f"{args.command} needs a notebook")
+    return 2
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from .notebook import GradeError
 STATUSES = ("passed", "failed", "error", "timeout", "not-run")
 
 
-def build_job(path: Path, seed: int | None = None) -> tuple[dict, dict, dict]:
+def build_job(path: Path, seed: int | None = None, timeout: float = 120.0) -> tuple[dict, dict, dict]:
     """Read a submission; return the sandbox's job (cells), its probes (phase 2) and the judge's context."""
     nb = notebook.read(path)
     assignment = notebook.find_assignment(nb, path)
@@ -45,7 +45,7 @@ def build_job(path: Path, seed: int | None = None) -> tuple[dict, dict, dict]:
             job_tests.append({"test": t.grade_id, "name": t.name,
                               "cases": [{"probe": c.probe, "payload": c.payload} for c in cases]})
     job = {"cells": plan.cells, "names": [t.name for t, _ in tests]}
-    phase2 = {"tests": job_tests, "case_timeout": 30}
+    phase2 = {"tests": job_tests, "case_timeout": max(1, int(min(30.0, timeout / 4)))}
     context = {"assignment": assignment, "tests": tests, "plan": plan, "seed": seed}
     return job, phase2, context
 
@@ -172,6 +172,8 @@ def _judge_test(t, cases, o: Observed, plan: notebook.Plan, run: sandbox.RunResu
         if (gid, k) in o.duplicates:
             return "failed", (f"The grader received two results for the same check of `{name}`: "
                               "something in the notebook wrote to the grader's channel.")
+        if "skipped" in ev:
+            return "not-run", f"{call} was not run (an earlier check of `{name}` stopped)."
         if "timeout" in ev:
             return "timeout", f"{call} did not return within {ev['timeout']} s (an endless loop?)."
         if "error" in ev:
@@ -195,7 +197,7 @@ def grade(path: str | Path, use_sandbox: bool = True, timeout: float = 120.0, me
     given, receives the seed, the run's seconds and peak memory, and how it ended.
     """
     path = Path(path)
-    job, phase2, context = build_job(path, seed)
+    job, phase2, context = build_job(path, seed, timeout)
     w = worker or sandbox.default_worker(use_sandbox)
     run = w.run(job, phase2, timeout=timeout, memory_mb=memory_mb)
     result = judge(context, run)

@@ -87,19 +87,28 @@ def _read_line(fd: int) -> bytes:
     return data
 
 
-def _proc_table(exclude: set[int]) -> tuple[int, int]:
-    """(resident bytes, number of processes) of every process in /proc except ``exclude``."""
-    rss = n = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) in exclude:
-            continue
-        try:
-            with open(f"/proc/{name}/statm", "rb") as f:
-                rss += int(f.read().split()[1]) * PAGE
-            n += 1
-        except (OSError, IndexError, ValueError):
-            pass
-    return rss, n
+def _rss(pid: int | str) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _pss(pid: int | str) -> int:
+    """Proportional set size: pages shared with other processes count by their share."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return _rss(pid)
+
+
+def _pids(exclude: set[int]) -> list[int]:
+    return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in exclude]
 
 
 def _descendants_of_session(sid: int) -> list[int]:
@@ -196,7 +205,20 @@ def _is_memory_error(e: BaseException | None) -> bool:
 
 def child_main(job_fd: int, ev_fd: int, params: dict, shell: Any) -> None:
     """Run one submission in this (forked) process; never returns."""
+    try:
+        _child(job_fd, ev_fd, params, shell)
+    except BaseException as e:  # noqa: BLE001 - the student's code broke the runner itself
+        try:
+            os.write(ev_fd, (json.dumps({"event": "runner-error",
+                                         "error": f"{type(e).__name__}: {e}"[:300]}) + "\n").encode())
+        except BaseException:  # noqa: BLE001
+            pass
+        os._exit(71)
+
+
+def _child(job_fd: int, ev_fd: int, params: dict, shell: Any) -> None:
     me = os.getpid()
+    _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # the zygote may read our memory use (smaps_rollup)
     try:
         os.setsid()
     except OSError:
@@ -236,32 +258,51 @@ def child_main(job_fd: int, ev_fd: int, params: dict, shell: Any) -> None:
     from autograder import probes
 
     probe_table = dict(probes.PROBES)
+    probe_funcs = {k: v for k, v in vars(probes).items() if callable(v)}
     run_probe_ref = probes.run_probe
     ProbeError = probes.ProbeError
     describe_error = probes.describe_error
     trip = _Tripwires(list(job.get("names", [])))
     before = _snapshot()
+    patched: list[str] = []
+
+    def restore() -> None:
+        """Put back what a cell replaced (comparison helpers, builtins, the probes); note it."""
+        now = _snapshot()
+        for key, value in before.items():
+            if now.get(key) is not value:
+                if key not in patched:
+                    patched.append(key)
+                mod_name, _, attr = key.rpartition(".")
+                try:
+                    setattr(sys.modules[mod_name], attr, value)
+                except (KeyError, AttributeError, TypeError):
+                    pass
+        if probes.PROBES != probe_table or any(vars(probes).get(k) is not v for k, v in probe_funcs.items()):
+            if "autograder.probes" not in patched:
+                patched.append("autograder.probes")
+            probes.PROBES.clear()
+            probes.PROBES.update(probe_table)
+            vars(probes).update(probe_funcs)
+
     for i, source in enumerate(job.get("cells", [])):
         emit({"event": "cell_start", "index": i})
         try:
             result = shell.run_cell(source, store_history=False, silent=True)
+            restore()
             err = result.error_in_exec or result.error_before_exec
             if _is_memory_error(err):
                 stop_for_memory(f"cell {i}")
             emit({"event": "cell", "index": i, "error": None if err is None else describe_error(err)})
         except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from student code
+            restore()
             emit({"event": "cell", "index": i, "error": f"{type(e).__name__}: {e}"[:300]})
     emit({"event": "cells_done"})
-    after = _snapshot()
-    patched = sorted(k for k, v in before.items() if after.get(k) is not v)
-    if probes.PROBES != probe_table or probes.run_probe is not run_probe_ref:
-        patched.append("autograder.probes")
 
     phase2 = json.loads(_read_line(job_fd) or b"{}")
     nonce.append(str(phase2.get("nonce", "")))
-    emit({"event": "patched", "names": patched})
-    probes.PROBES.clear()
-    probes.PROBES.update(probe_table)
+    restore()
+    emit({"event": "patched", "names": sorted(patched)})
     ns = shell.user_ns
     case_timeout = int(phase2.get("case_timeout", 30))
     for test in phase2.get("tests", []):
@@ -275,7 +316,11 @@ def child_main(job_fd: int, ev_fd: int, params: dict, shell: Any) -> None:
             emit({"event": "reference", "test": test["test"], "name": name, "module": module,
                   "how": "is"})
         trip.current = name
+        timed_out = False
         for k, case in enumerate(test["cases"]):
+            if timed_out:  # one endless loop is enough: do not wait for it again
+                emit({"event": "case", "test": test["test"], "i": k, "skipped": True})
+                continue
             signal.signal(signal.SIGALRM, _alarm)
             signal.alarm(case_timeout)
             try:
@@ -288,6 +333,7 @@ def child_main(job_fd: int, ev_fd: int, params: dict, shell: Any) -> None:
                     stop_for_memory(f"{name}")
                 emit({"event": "case", "test": test["test"], "i": k, "error": str(e)})
             except _CaseTimeout:
+                timed_out = True
                 emit({"event": "case", "test": test["test"], "i": k, "timeout": case_timeout})
             except BaseException as e:  # noqa: BLE001 - SystemExit etc. raised by student code
                 signal.alarm(0)
@@ -366,8 +412,7 @@ class Zygote:
         timeout = float(req.get("timeout", 120))
         memory = int(req.get("memory_mb", 2048)) * 2**20
         max_procs = int(req.get("max_procs", 64))
-        with open("/proc/self/statm", "rb") as f:  # the child starts out sharing our pages
-            base_rss = int(f.read().split()[1]) * PAGE
+        base_rss, base_pss = _rss("self"), _pss("self")  # the child starts out sharing our pages
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
@@ -389,28 +434,24 @@ class Zygote:
             if done:
                 status = st
                 break
-            if self.pidns:
-                rss, n = _proc_table(exclude)
-            else:
-                members = _descendants_of_session(pid)
-                rss, n = 0, len(members)
-                for p in members:
-                    try:
-                        with open(f"/proc/{p}/statm", "rb") as f:
-                            rss += int(f.read().split()[1]) * PAGE
-                    except (OSError, IndexError, ValueError):
-                        pass
-            peak = max(peak, rss - base_rss)
+            members = _pids(exclude) if self.pidns else _descendants_of_session(pid)
             if time.monotonic() - start > timeout:
                 reason = "timeout"
-            elif rss - base_rss > memory:
-                reason = "memory"
-            elif n > max_procs:
+                break
+            if len(members) > max_procs:
                 reason = "processes"
-            else:
-                time.sleep(0.05)
-                continue
-            break
+                break
+            # Resident memory counts the pages a fork shares with us once per process; when
+            # that crude sum is over the limit, measure properly: the proportional sizes of
+            # every process, ours included, minus what we had before the fork.
+            used = sum(_rss(p) for p in members) - base_rss
+            if used > memory:
+                used = sum(_pss(p) for p in members + [me]) - base_pss
+            peak = max(peak, used)
+            if used > memory:
+                reason = "memory"
+                break
+            time.sleep(0.05)
         reaped = self.sweep(pid)
         if status is None:
             status = reaped

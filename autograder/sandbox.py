@@ -207,6 +207,12 @@ class Worker:
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        """Start the sandbox and wait until its zygote has imported everything."""
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the sandbox without waiting (several workers then import in parallel)."""
         self.close()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         child.set_inheritable(True)
@@ -237,14 +243,17 @@ class Worker:
         finally:
             child.close()
         self.ctl = parent
+
+    def wait_ready(self) -> None:
         msg = self._recv(START_TIMEOUT)
         if not msg or msg.get("event") != "ready":
             tail = self.stderr_tail()
             self.close()
-            where = "bubblewrap could not start a sandbox here" if self.sandbox else "the grader's runner failed"
-            raise SandboxUnavailable(f"{where}: {tail or 'no answer from the runner'}"
-                                     + ("" if self.sandbox else "")
-                                     + (" (or pass --no-sandbox for trusted notebooks)" if self.sandbox else ""))
+            if self.sandbox:
+                raise SandboxUnavailable(f"bubblewrap could not start a sandbox here: "
+                                         f"{tail or 'no answer from the runner'} (run `make setup-grader`, "
+                                         "or pass --no-sandbox for trusted notebooks)")
+            raise SandboxUnavailable(f"the grader's runner did not start: {tail or 'no answer'}")
         self.info = msg
         usage = self.cgroups.read("memory", "memory.usage_in_bytes") if self.cgroups else ""
         self.base_memory = int(usage) if usage.strip().isdigit() else 0
@@ -421,6 +430,11 @@ class Worker:
             res.ended, res.detail = "processes", f"started more than {max_procs} processes (a fork bomb?)"
         elif reason == "worker":
             res.ended, res.detail = "worker", "stopped the grader's sandbox (it killed its parent process)"
+        elif not done and res.exit_code in (70, 71):
+            err = next((str(e.get("error")) for e in res.events if e.get("event") == "runner-error"), "")
+            res.ended = "crashed"
+            res.detail = ("the notebook broke the grader's Python process (did it replace built-in "
+                          f"functions or delete modules?){': ' + err if err else ''}")
         elif not done:
             code = res.exit_code
             how = (f"was killed by signal {-code} ({signal.Signals(-code).name})"

@@ -1,0 +1,111 @@
+"""``report``: scores per student and exercise (CSV) and their distribution (PNG).
+
+``grading/report.csv``: one row per student; for each assignment one column per test
+(``ASSIGNMENT/test_NAME``) and a total, then the overall total and a ``flags`` column
+(``ASSIGNMENT: flag, flag; ...``) so flagged submissions stand out in a spreadsheet.
+``grading/report-tests.csv``: one row per student, assignment and test, with the status
+and message. ``grading/report.png``: per assignment, how many students passed, failed,
+errored, timed out or did not run each exercise, and the histogram of totals.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from . import batch
+from .grade import STATUSES
+
+STATUS_COLORS = {"passed": "#2da44e", "failed": "#cf222e", "error": "#fb8f44", "timeout": "#bf8700",
+                 "not-run": "#8c959f"}
+
+
+def write_report(grading: str | Path) -> tuple[Path, Path, Path]:
+    """Write report.csv, report-tests.csv and report.png under ``grading``; return their paths."""
+    grading = Path(grading)
+    records = batch.load_records(grading)
+    assignments = sorted({r["assignment"] for r in records})
+    tests: dict[str, list[str]] = {}
+    for r in records:
+        names = tests.setdefault(r["assignment"], [])
+        for t in r["result"]["tests"]:
+            if t["name"] not in names:
+                names.append(t["name"])
+    students = sorted({r["student"] for r in records})
+    by = {(r["student"], r["assignment"]): r for r in records}
+    wide = grading / "report.csv"
+    header = ["student"]
+    for a in assignments:
+        header += [f"{a}/{t}" for t in tests[a]] + [f"{a}/total"]
+    header += ["total", "max_total", "flags"]
+    with open(wide, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for s in students:
+            row, total, max_total, flags = [s], 0.0, 0.0, []
+            for a in assignments:
+                r = by.get((s, a))
+                got = {t["name"]: t for t in r["result"]["tests"]} if r else {}
+                row += [f"{got[t]['score']:g}" if t in got else "" for t in tests[a]]
+                if r:
+                    row.append(f"{r['result']['score']:g}")
+                    total += r["result"]["score"]
+                    max_total += r["result"]["max_score"]
+                    if r["result"]["flags"]:
+                        flags.append(f"{a}: {', '.join(r['result']['flags'])}")
+                else:
+                    row.append("")
+            w.writerow(row + [f"{total:g}", f"{max_total:g}", "; ".join(flags)])
+    long = grading / "report-tests.csv"
+    with open(long, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "assignment", "test", "score", "max_score", "status", "message", "flags"])
+        for r in records:
+            for t in r["result"]["tests"]:
+                w.writerow([r["student"], r["assignment"], t["name"], f"{t['score']:g}",
+                            f"{t['max_score']:g}", t["status"], t["message"], ", ".join(r["result"]["flags"])])
+    png = grading / "report.png"
+    _plot(records, assignments, tests, png)
+    return wide, long, png
+
+
+def _plot(records: list[dict], assignments: list[str], tests: dict[str, list[str]], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    n = max(1, len(assignments))
+    height = 1.0 + sum(1.2 + 0.3 * len(tests.get(a, [])) for a in assignments or [""])
+    fig, axes = plt.subplots(n, 2, figsize=(12, height), squeeze=False,
+                             gridspec_kw={"width_ratios": [3, 2]})
+    for row, a in enumerate(assignments or [""]):
+        ax, hx = axes[row]
+        recs = [r for r in records if r["assignment"] == a]
+        names = tests.get(a, [])
+        left = np.zeros(len(names))
+        for status in STATUSES:
+            counts = np.array([sum(1 for r in recs for t in r["result"]["tests"]
+                                   if t["name"] == name and t["status"] == status) for name in names])
+            if counts.any():
+                ax.barh(range(len(names)), counts, left=left, color=STATUS_COLORS[status], label=status)
+            left += counts
+        ax.set_yticks(range(len(names)), [x.removeprefix("test_") for x in names], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("students")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"{a}: result per exercise", fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
+        totals = [r["result"]["score"] for r in recs]
+        top = max([r["result"]["max_score"] for r in recs] or [1])
+        hx.hist(totals, bins=np.linspace(0, top, int(min(top, 20)) + 2), color="#0969da", edgecolor="white")
+        hx.set_xlabel("score (points)")
+        hx.set_ylabel("students")
+        hx.yaxis.set_major_locator(MaxNLocator(integer=True))
+        hx.set_title(f"{a}: total score (max {top:g})", fontsize=10)
+    fig.suptitle(f"Grades of {len({r['student'] for r in records})} students")
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)

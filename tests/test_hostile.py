@@ -1,0 +1,262 @@
+"""Hostile submissions, graded for real in the sandbox: each has an exact expected outcome.
+
+After every hostile notebook the same sandbox grades a correct one, which must still
+earn full marks (other submissions are unaffected).
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+from autograder.grade import grade
+from autograder.notebook import ROOT, preload_modules
+from fixtures import hostile as H
+
+pytestmark = pytest.mark.slow
+A = H.A
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = sandbox.Worker(True, preload=preload_modules())
+    w.start()
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def canary(tmp_path_factory):
+    return H.correct(tmp_path_factory.mktemp("canary"))
+
+
+def _grade(worker, path, **kw) -> dict:
+    result = grade(path, worker=worker, **kw)
+    assert set(result) == {"assignment", "score", "max_score", "tests", "flags"}
+    for t in result["tests"]:
+        assert t["status"] in ("passed", "failed", "error", "timeout", "not-run")
+        assert t["message"]
+        assert t["score"] == (t["max_score"] if t["status"] == "passed" else 0)
+    return result
+
+
+def _by(result: dict) -> dict[str, dict]:
+    return {t["name"]: t for t in result["tests"]}
+
+
+@pytest.fixture
+def check(worker, canary):
+    """Grade a hostile notebook, then the canary on the same sandbox (full marks)."""
+    def run(path, **kw):
+        result = _grade(worker, path, **kw)
+        after = _grade(worker, canary)
+        assert after["score"] == after["max_score"] == 8 and after["flags"] == [], after
+        return result
+    return run
+
+
+def test_infinite_loop_in_a_cell_times_out(check, tmp_path):
+    r = check(H.with_cell(tmp_path, H.INFINITE_LOOP), timeout=6)
+    assert r["score"] == 0
+    assert {t["status"] for t in r["tests"]} == {"timeout"}
+    assert "time limit of 6 s" in r["tests"][0]["message"] and "while True" in r["tests"][0]["message"]
+    assert "stopped:timeout" in r["flags"]
+
+
+def test_infinite_loop_in_one_function_fails_only_that_test(check, tmp_path):
+    path = H.with_answers(tmp_path, {"reward_to_go": "def reward_to_go(rewards, gamma=1.0):\n"
+                                                     "    while True:\n        pass\n"})
+    r = check(path, timeout=12)
+    by = _by(r)
+    assert by["test_reward_to_go"]["status"] == "timeout"
+    assert "did not return within 3 s" in by["test_reward_to_go"]["message"]
+    assert all(by[t]["status"] == "passed" for t in H.TESTS if t != "test_reward_to_go")
+    assert r["score"] == 6
+
+
+@pytest.mark.parametrize("bomb", ["MEMORY_BOMB", "MEMORY_BOMB_GRADUAL"])
+def test_memory_bomb_is_stopped(check, tmp_path, bomb):
+    r = check(H.with_cell(tmp_path, getattr(H, bomb)), memory_mb=512)
+    assert r["score"] == 0
+    assert {t["status"] for t in r["tests"]} == {"error"}
+    assert "more than its 512 MiB of memory" in r["tests"][0]["message"]
+    assert "stopped:memory" in r["flags"]
+
+
+def test_memory_of_several_processes_counts_together(check, tmp_path):
+    r = check(H.with_cell(tmp_path, H.MEMORY_BOMB_FORKED), memory_mb=512, timeout=60)
+    assert r["score"] == 0 and "stopped:memory" in r["flags"], r
+
+
+def test_os_exit_is_a_crash_not_a_silent_zero(check, tmp_path):
+    r = check(H.with_cell(tmp_path, H.OS_EXIT))
+    assert r["score"] == 0
+    assert {t["status"] for t in r["tests"]} == {"not-run"}
+    assert "exited with code 0" in r["tests"][0]["message"] and "os._exit" in r["tests"][0]["message"]
+    assert "stopped:crashed" in r["flags"]
+
+
+def test_os_exit_inside_a_function_keeps_earlier_results(check, tmp_path):
+    path = H.with_answers(tmp_path, {"reward_to_go": "import os\ndef reward_to_go(rewards, gamma=1.0):\n"
+                                                     "    os._exit(1)\n"})
+    r = check(path)
+    by = _by(r)
+    assert [by[t]["status"] for t in H.TESTS] == ["passed", "passed", "passed", "not-run", "not-run"]
+    assert "while the hidden tests ran" in by["test_reward_to_go"]["message"]
+    assert r["score"] == 4
+
+
+def test_killed_kernel(check, tmp_path):
+    r = check(H.with_cell(tmp_path, H.KILL_KERNEL))
+    assert r["score"] == 0 and "killed by signal 9 (SIGKILL)" in r["tests"][0]["message"]
+
+
+def test_killing_the_grader_process_only_hurts_itself(check, tmp_path):
+    r = check(H.with_cell(tmp_path, H.KILL_PARENT))
+    assert r["score"] == 0 and {t["status"] for t in r["tests"]} == {"error"}
+    assert "stopped:worker" in r["flags"]
+
+
+def test_fork_bomb_is_contained(check, tmp_path):
+    r = check(H.with_cell(tmp_path, H.FORK_BOMB), timeout=60)
+    assert r["score"] == 0 and {t["status"] for t in r["tests"]} == {"error"}
+    assert "more than 64 processes" in r["tests"][0]["message"]
+    assert "stopped:processes" in r["flags"]
+
+
+def test_nothing_secret_is_readable_or_writable(check, tmp_path):
+    other = H.correct(tmp_path / "other-student")
+    absent = [str(ROOT / "grading" / "gradebook.db"), str(ROOT / "solutions" / A / f"{A}.ipynb"),
+              str(ROOT / "autograder" / "hidden" / "lesson02.py"),
+              str(ROOT / "autograder" / "hidden" / "__init__.py"), str(other), str(ROOT / ".git"),
+              str(ROOT / "tests"), "/root/.bash_history", "/etc/shadow", "/etc/passwd", "/home"]
+    unreadable = ["/proc/1/environ", "/proc/1/mem"]
+    writable = [str(ROOT / "rlcore" / "__init__.py"), str(ROOT / "autograder" / "probes.py"),
+                str(ROOT / "pwned.txt"), "/usr/pwned.txt"]
+    answer = H.leaky_reader(absent, unreadable, writable)
+    r = check(H.with_answers(tmp_path / "me", {"finite_horizon_return": answer}))
+    t = _by(r)["test_finite_horizon_return"]
+    assert t["status"] == "passed", t["message"]
+    assert not (ROOT / "pwned.txt").exists()
+
+
+def test_no_network(check, tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    try:
+        port = listener.getsockname()[1]
+        r = check(H.with_answers(tmp_path, {"discounted_return": H.network_probe(port)}))
+        t = _by(r)["test_discounted_return"]
+        assert t["status"] == "passed", t["message"]
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+def test_patched_numpy_and_probes_change_nothing(check, tmp_path):
+    path = H.with_cell(tmp_path, H.PATCH_NUMPY + "\n" + H.WRONG_DISCOUNTED)
+    r = check(path)
+    by = _by(r)
+    assert by["test_discounted_return"]["status"] == "failed"
+    assert by["test_estimate_return"]["status"] == "failed"
+    assert all(by[t]["status"] == "passed" for t in H.TESTS[:2] + ["test_reward_to_go"])
+    patched = next(f for f in r["flags"] if f.startswith("patched:"))
+    for name in ("numpy.allclose", "numpy.isclose", "builtins.isinstance", "math.isclose",
+                 "numpy.testing.assert_allclose", "autograder.probes"):
+        assert name in patched
+
+
+def test_deleted_test_cell_earns_nothing(check, tmp_path):
+    r = check(H.without_cells(tmp_path, ["test_discounted_return"]))
+    by = _by(r)
+    assert by["test_discounted_return"]["status"] == "not-run"
+    assert "was deleted" in by["test_discounted_return"]["message"]
+    assert r["score"] == 7 and "deleted-test-cell:test_discounted_return" in r["flags"]
+
+
+def test_stripped_metadata_is_graded_against_the_release(check, tmp_path):
+    r = check(H.stripped(tmp_path))
+    assert r["score"] == r["max_score"] == 8
+    assert "assignment-metadata:missing" in r["flags"]
+    assert {f"stripped-metadata:{t}" for t in H.TESTS} <= set(r["flags"])
+
+
+def test_altered_points_and_edited_test_cell(check, tmp_path):
+    r = check(H.altered_points(tmp_path))
+    assert r["max_score"] == 8 and r["score"] == 8
+    r = check(H.edited(tmp_path / "edit", {"test_reward_to_go": "pass  # checks removed"}))
+    assert r["score"] == 8 and "edited-test-cell:test_reward_to_go" in r["flags"]
+
+
+def test_hard_coded_visible_answers_fail(check, tmp_path):
+    r = check(H.with_answers(tmp_path, H.HARD_CODED))
+    by = _by(r)
+    assert by["test_discounted_return"]["status"] == "failed"
+    assert by["test_reward_to_go"]["status"] == "failed"
+    assert by["test_estimate_return"]["status"] == "failed"  # it uses their discounted_return
+    assert r["score"] == 3
+
+
+def test_reference_implementation_is_flagged_and_failed(check, tmp_path):
+    r = check(H.with_answers(tmp_path, H.REFERENCE))
+    by = _by(r)
+    for name in ("discounted_return", "reward_to_go", "finite_horizon_return"):
+        assert by[f"test_{name}"]["status"] == "failed"
+        assert "reference implementation" in by[f"test_{name}"]["message"]
+        assert f"uses-reference:test_{name}" in r["flags"]
+    assert r["score"] == 4
+
+
+def test_forged_events_are_ignored_and_flagged(check, tmp_path):
+    path = H.with_cell(tmp_path, H.WRONG_DISCOUNTED + "\n" + H.FORGE_EVENTS)
+    r = check(path)
+    by = _by(r)
+    assert by["test_discounted_return"]["status"] == "failed"
+    assert by["test_reward_to_go"]["status"] == "passed"
+    assert by["test_estimate_return"]["status"] == "failed"  # it uses their discounted_return
+    assert "forged-events" in r["flags"] and r["score"] == 5
+
+
+def test_stderr_output_is_not_a_failure(check, tmp_path):
+    r = check(H.with_cell(tmp_path, H.STDERR_NOISE, after="discounted_return"))
+    assert r["score"] == 8 and r["flags"] == []
+
+
+def test_files_and_processes_do_not_reach_the_next_submission(worker, tmp_path):
+    first = _grade(worker, H.with_cell(tmp_path / "a", H.LEAVE_TRACES))
+    assert first["score"] == 8
+    second = _grade(worker, H.with_answers(tmp_path / "b", {"finite_horizon_return": H.CHECK_TRACES}))
+    t = _by(second)["test_finite_horizon_return"]
+    assert t["status"] == "passed", t["message"]
+
+
+def test_unsandboxed_grading_is_flagged(tmp_path):
+    w = sandbox.Worker(False, preload=["numpy"])
+    try:
+        r = grade(H.correct(tmp_path), worker=w)
+    finally:
+        w.close()
+    assert r["score"] == 8 and r["flags"] == ["no-sandbox"]
+
+
+def test_missing_bubblewrap_stops_with_a_clear_error(monkeypatch):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    with pytest.raises(sandbox.SandboxUnavailable, match="make setup-grader"):
+        sandbox.Worker(True).start()
+
+
+def test_not_a_notebook_cannot_be_graded(tmp_path):
+    from autograder.notebook import GradeError
+
+    bad = tmp_path / A / f"{A}.ipynb"
+    bad.parent.mkdir()
+    bad.write_text("{ not json")
+    with pytest.raises(GradeError, match="not a readable notebook"):
+        grade(bad, worker=object())  # fails before any sandbox is used
+    assert Path(bad).exists()
