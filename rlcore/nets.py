@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["two_layer_net", "mlp", "mse_loss", "sgd_step"]
+__all__ = ["mlp", "mse_loss", "sgd_step", "two_layer_net"]
 
 
 def _tensor(x: object, name: str) -> Tensor:

@@ -29,8 +29,14 @@ from torch import Tensor, nn
 
 from .nets import mlp
 
-__all__ = ["categorical_log_prob", "categorical_sample", "gaussian_log_prob", "gaussian_sample",
-           "CategoricalPolicy", "GaussianPolicy"]
+__all__ = [
+    "CategoricalPolicy",
+    "GaussianPolicy",
+    "categorical_log_prob",
+    "categorical_sample",
+    "gaussian_log_prob",
+    "gaussian_sample",
+]
 
 _LOG_2PI = math.log(2 * math.pi)
 

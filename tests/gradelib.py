@@ -74,3 +74,55 @@ def answer_source(assignment: str, name: str) -> str:
         if c.metadata.get("nbgrader", {}).get("grade_id") == name:
             return c.source
     raise KeyError(name)
+
+
+# ----------------------------------------------- the lesson tests every lesson repeats
+def define(source: str, name: str, namespace: dict) -> object:
+    """Run one answer cell's ``source`` in a copy of ``namespace``; return what it defines as ``name``."""
+    ns = dict(namespace)
+    exec(source, ns)  # noqa: S102 - test-only: mutants and alternatives written in the tests
+    return ns[name]
+
+
+def outputs_of(nb: nbformat.NotebookNode) -> list:
+    """Every output of an executed notebook's code cells, asserting none is an error."""
+    outs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    errors = [o for o in outs if o.output_type == "error"]
+    assert not errors, f"{len(errors)} cell(s) raised; first: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+    return outs
+
+
+def assert_released_fails_kindly(assignment: str) -> None:
+    """The released lesson stops at its first check, which says the exercise is not written yet."""
+    from nbclient.exceptions import CellExecutionError
+
+    try:
+        execute(lesson_path(assignment))
+    except CellExecutionError as e:
+        assert "CheckFailed" in str(e) and "not written yet" in str(e)
+    else:
+        raise AssertionError(f"lessons/{assignment} ran through although no exercise is written")
+
+
+def assert_full_and_zero(assignment: str, names: list[str], tmpdir: Path) -> None:
+    """The filled-in lesson grades full marks; the released one 0, one 'not written yet' per test."""
+    full = grade(filled_in(assignment, tmpdir))
+    assert full["score"] == full["max_score"] > 0, full
+    assert all(t["status"] == "passed" for t in full["tests"])
+    empty = grade(lesson_path(assignment))
+    assert empty["score"] == 0
+    assert len(empty["tests"]) == len(names)
+    assert all(t["status"] == "error" and "not written yet" in t["message"] for t in empty["tests"])
+
+
+def assert_mutants_graded_below_full(assignment: str, answers: dict[str, str], tmpdir: Path,
+                                     named: dict[str, str] | None = None) -> None:
+    """With every answer replaced by a mutant, each test scores 0 with a message (naming ``named[name]``)."""
+    result = grade(with_answers(assignment, answers, tmpdir=tmpdir))
+    by_name = {t["name"]: t for t in result["tests"]}
+    for name in answers:
+        t = by_name[f"test_{name}"]
+        assert t["status"] in ("failed", "error") and t["score"] == 0, (name, t)
+        assert t["message"]
+        if named:
+            assert named[name].lower() in t["message"].lower(), (name, t)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import textwrap
-
+import gradelib
 import numpy as np
 import pytest
 import torch
@@ -13,8 +12,6 @@ from autograder.hidden.lesson03 import P_FALSE_FAIL, chi_square_p, chi_square_sf
 from rlcore import policies
 from rlcore.check import CheckFailed
 from rlcore.check import lesson03 as checks
-
-import gradelib
 
 A = "03-policies"
 NAMES = ["categorical_log_prob", "categorical_sample", "gaussian_log_prob"]
@@ -46,49 +43,40 @@ def categorical_sample(logits, generator=None):
 """
 
 C = "0.5 * math.log(2 * math.pi)"
+
+
+def _fn(signature: str, *body: str) -> str:
+    """The source of a one-function answer cell: ``def signature:`` and its body lines."""
+    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body)
+
+
+LP, SAMPLE, GAUSS = ("categorical_log_prob(logits, actions)", "categorical_sample(logits, generator=None)",
+                     "gaussian_log_prob(x, mu, log_std)")
+GATHER = ".gather(-1, actions.unsqueeze(-1)).squeeze(-1)"
 MUTANTS = {
     "categorical_log_prob": [
-        "def categorical_log_prob(logits, actions):\n"
-        "    return torch.log(torch.softmax(logits, -1)).gather(-1, actions.unsqueeze(-1)).squeeze(-1)",
-        "def categorical_log_prob(logits, actions):\n"
-        "    return torch.log_softmax(logits, 0).gather(-1, actions.unsqueeze(-1)).squeeze(-1)",
-        "def categorical_log_prob(logits, actions):\n"
-        "    return torch.softmax(logits, -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)",
-        "def categorical_log_prob(logits, actions):\n    return torch.log_softmax(logits, -1)[:, actions]",
-        "def categorical_log_prob(logits, actions):\n"
-        "    z = logits.gather(-1, actions.unsqueeze(-1)).squeeze(-1)\n"
-        "    return z - torch.log(torch.exp(logits).sum(-1))",
-        "def categorical_log_prob(logits, actions):\n"
-        "    return logits.gather(-1, actions.unsqueeze(-1)).squeeze(-1)",
+        _fn(LP, f"return torch.log(torch.softmax(logits, -1)){GATHER}"),
+        _fn(LP, f"return torch.log_softmax(logits, 0){GATHER}"),
+        _fn(LP, f"return torch.softmax(logits, -1){GATHER}"),
+        _fn(LP, "return torch.log_softmax(logits, -1)[:, actions]"),
+        _fn(LP, f"z = logits{GATHER}", "return z - torch.log(torch.exp(logits).sum(-1))"),
+        _fn(LP, f"return logits{GATHER}"),
     ],
     "categorical_sample": [
-        "def categorical_sample(logits, generator=None):\n    return logits.argmax(-1)",
-        "def categorical_sample(logits, generator=None):\n"
-        "    return torch.multinomial(torch.softmax(logits, 0), 1, generator=generator).squeeze(-1)",
-        "def categorical_sample(logits, generator=None):\n"
-        "    return torch.multinomial(torch.softmax(logits, -1), 1).squeeze(-1)",
-        "def categorical_sample(logits, generator=None):\n"
-        "    return torch.distributions.Categorical(logits=logits).sample()",
-        "def categorical_sample(logits, generator=None):\n"
-        "    return torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)",
-        textwrap.dedent("""
-        def categorical_sample(logits, generator=None):
-            p = torch.exp(logits)
-            p = p / p.sum(-1, keepdim=True)
-            return torch.multinomial(p, 1, generator=generator).squeeze(-1)
-        """),
+        _fn(SAMPLE, "return logits.argmax(-1)"),
+        _fn(SAMPLE, "return torch.multinomial(torch.softmax(logits, 0), 1, generator=generator).squeeze(-1)"),
+        _fn(SAMPLE, "return torch.multinomial(torch.softmax(logits, -1), 1).squeeze(-1)"),
+        _fn(SAMPLE, "return torch.distributions.Categorical(logits=logits).sample()"),
+        _fn(SAMPLE, "return torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)"),
+        _fn(SAMPLE, "p = torch.exp(logits)", "p = p / p.sum(-1, keepdim=True)",
+            "return torch.multinomial(p, 1, generator=generator).squeeze(-1)"),
     ],
     "gaussian_log_prob": [
-        "def gaussian_log_prob(x, mu, log_std):\n"
-        "    return (-0.5 * ((x - mu) / log_std.exp()) ** 2 - log_std).sum(-1)",
-        "def gaussian_log_prob(x, mu, log_std):\n"
-        f"    return (-0.5 * ((x - mu) / log_std) ** 2 - torch.log(log_std) - {C}).sum(-1)",
-        "def gaussian_log_prob(x, mu, log_std):\n"
-        f"    return -0.5 * ((x - mu) / log_std.exp()) ** 2 - log_std - {C}",
-        "def gaussian_log_prob(x, mu, log_std):\n"
-        f"    return (-0.5 * (x - mu) ** 2 / log_std.exp() - log_std - {C}).sum(-1)",
-        "def gaussian_log_prob(x, mu, log_std):\n"
-        f"    return (-0.5 * ((x - mu) / log_std.exp()) ** 2 - log_std - {C}).mean(-1)",
+        _fn(GAUSS, "return (-0.5 * ((x - mu) / log_std.exp()) ** 2 - log_std).sum(-1)"),
+        _fn(GAUSS, f"return (-0.5 * ((x - mu) / log_std) ** 2 - torch.log(log_std) - {C}).sum(-1)"),
+        _fn(GAUSS, f"return -0.5 * ((x - mu) / log_std.exp()) ** 2 - log_std - {C}"),
+        _fn(GAUSS, f"return (-0.5 * (x - mu) ** 2 / log_std.exp() - log_std - {C}).sum(-1)"),
+        _fn(GAUSS, f"return (-0.5 * ((x - mu) / log_std.exp()) ** 2 - log_std - {C}).mean(-1)"),
     ],
 }
 
@@ -103,9 +91,7 @@ NS = {"np": np, "torch": torch, "math": __import__("math")}
 
 
 def _define(source: str, name: str):
-    ns = dict(NS)
-    exec(source, ns)  # noqa: S102 - test-only: the mutants and alternatives above
-    return ns[name]
+    return gradelib.define(source, name, NS)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -181,37 +167,24 @@ def test_visible_check_explains_unwritten_exercise(capsys):
 
 @pytest.mark.slow
 def test_solutions_notebook_executes():
-    nb = gradelib.execute(gradelib.solutions_path(A))
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors
-    text = "".join(str(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    outputs = gradelib.outputs_of(gradelib.execute(gradelib.solutions_path(A)))
+    text = "".join(str(o.get("text", "")) for o in outputs)
     for name in NAMES:
         assert f"\u2713 {name}: all" in text
-    images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    images = sum("image/png" in o.get("data", {}) for o in outputs)
     assert images >= 3
-    widgets = [o for c in nb.cells for o in c.get("outputs", [])
-               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert widgets  # the policy explorer rendered
 
 
 @pytest.mark.slow
 def test_released_lesson_fails_checks_kindly():
-    from nbclient.exceptions import CellExecutionError
-
-    with pytest.raises(CellExecutionError) as err:
-        gradelib.execute(gradelib.lesson_path(A))
-    assert "CheckFailed" in str(err.value) and "not written yet" in str(err.value)
+    gradelib.assert_released_fails_kindly(A)
 
 
 @pytest.mark.slow
 def test_grades_filled_in_full_and_released_zero(tmp_path):
-    full = gradelib.grade(gradelib.filled_in(A, tmp_path / "full"))
-    assert full["score"] == full["max_score"] > 0, full
-    assert all(t["status"] == "passed" for t in full["tests"])
-    empty = gradelib.grade(gradelib.lesson_path(A))
-    assert empty["score"] == 0
-    assert len(empty["tests"]) == len(NAMES)
-    assert all(t["status"] == "error" and "not written yet" in t["message"] for t in empty["tests"])
+    gradelib.assert_full_and_zero(A, NAMES, tmp_path)
 
 
 @pytest.mark.slow
@@ -223,10 +196,5 @@ def test_grades_alternatives_full_marks(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("index", range(3))
 def test_grades_mutants_below_full(index, tmp_path):
-    answers = {name: MUTANTS[name][index] for name in NAMES}
-    result = gradelib.grade(gradelib.with_answers(A, answers, tmpdir=tmp_path))
-    by_name = {t["name"]: t for t in result["tests"]}
-    for name in NAMES:
-        t = by_name[f"test_{name}"]
-        assert t["status"] in ("failed", "error") and t["score"] == 0, (name, t)
-        assert NAMED[name][index].lower() in t["message"].lower(), (name, t)
+    gradelib.assert_mutants_graded_below_full(A, {n: MUTANTS[n][index] for n in NAMES}, tmp_path,
+                                              named={n: NAMED[n][index] for n in NAMES})

@@ -15,7 +15,8 @@ sgd_step: + instead of -, lr ignored, gradients not zeroed, zeroed before the up
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch

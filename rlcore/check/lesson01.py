@@ -11,7 +11,7 @@ from torch import nn
 from .. import nets as ref
 from ._core import Checker, fmt, run_check
 
-__all__ = ["check_two_layer_net", "check_mlp", "check_mse_loss", "check_sgd_step"]
+__all__ = ["check_mlp", "check_mse_loss", "check_sgd_step", "check_two_layer_net"]
 
 
 def check_two_layer_net(fn: Any) -> None:
