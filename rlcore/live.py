@@ -84,7 +84,7 @@ class LiveCurve:
 
     def _update_notebook(self, force: bool) -> None:
         import matplotlib.pyplot as plt
-        from IPython.display import display
+        from IPython.display import DisplayHandle
 
         if self._fig is None:
             self._fig, self._ax = plt.subplots(figsize=(6, 3.2))
@@ -97,8 +97,9 @@ class LiveCurve:
             self._ax.set_ylabel(r"return $R(\tau)$")
             self._ax.set_title(self.title)
             self._ax.legend(loc="upper left")
-            self._fig_handle = display(self._fig, display_id=True)
-            self._text_handle = display(_Text(self.status()), display_id=True)
+            self._fig_handle, self._text_handle = DisplayHandle(), DisplayHandle()
+            self._fig_handle.display(self._fig)
+            self._text_handle.display(_Text(self.status()))
         self._text_handle.update(_Text(self.status()))
         now = time.perf_counter()
         if force or now - self._last_draw >= self.redraw_every:

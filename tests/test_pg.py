@@ -227,3 +227,14 @@ def test_one_step_rollouts_survive_batches_of_reset_steps_only():
     res = train(small(n_envs=1, steps_per_env=1, max_env_steps=300, eval_every=150,
                       eval_episodes=1), progress=False)
     assert res.env_steps[-1] >= 300 and np.isfinite(res.losses).all()
+
+
+def test_live_curve_notebook_mode_updates_one_figure_in_place(capsys):
+    live = LiveCurve(target=475, notebook=True, redraw_every=0.0)
+    for k, ret in enumerate([20.0, 80.0, 490.0]):
+        live({"env_steps": 2000 * (k + 1), "train_seconds": 0.1 * (k + 1), "eval_return": ret})
+    live.close()
+    x, y = live._line.get_data()
+    assert list(x) == [2000, 4000, 6000] and list(y) == [20.0, 80.0, 490.0]
+    assert len(live._fig.axes) == 1  # one figure, redrawn, not one per evaluation
+    assert "eval return  490.0" in live.status() and "best  490.0" in live.status()
