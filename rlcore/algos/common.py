@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Callable
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-__all__ = ["set_threads", "seed_everything", "evaluate"]
+__all__ = ["set_threads", "seed_everything", "evaluate", "greedy_actions"]
 
 
 def set_threads(n: int | None = None) -> int:
@@ -61,3 +61,16 @@ def evaluate(
             break
     envs.close()
     return returns
+
+
+def greedy_actions(net: torch.nn.Module, obs: Any) -> Any:
+    """Return argmax_a net(obs)[a] (logits or Q-values): an int64 array (n,) or, for one obs, an int.
+
+    obs: a batch (n, obs_dim) or one observation (obs_dim,). The trainers' ``Result.act``,
+    so ``evaluate(result.act)`` and ``rlcore.rollout(env, result.act)`` both work.
+    """
+    x = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+    with torch.no_grad():
+        if x.ndim == 1:
+            return int(net(x[None]).argmax(-1)[0])
+        return net(x).argmax(-1).numpy()

@@ -42,7 +42,7 @@ from .. import pg_math
 from .. import returns as ref_returns
 from ..nets import mlp
 from .._validate import check_gamma, check_positive_int
-from .common import evaluate, seed_everything, set_threads
+from .common import evaluate, greedy_actions, seed_everything, set_threads
 
 __all__ = ["Config", "LearnerFunctionError", "Result", "make_policy", "train"]
 
@@ -103,11 +103,7 @@ class Result:
         A batch gives an int64 array (n,); a single observation (obs_dim,) gives an int,
         so ``rlcore.rollout(env, result.act)`` works too.
         """
-        x = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
-        with torch.no_grad():
-            if x.ndim == 1:
-                return int(self.policy(x[None]).argmax(-1)[0])
-            return self.policy(x).argmax(-1).numpy()
+        return greedy_actions(self.policy, obs)
 
     def __repr__(self) -> str:
         best = max(self.eval_return) if self.eval_return else float("nan")
