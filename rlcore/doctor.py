@@ -51,7 +51,8 @@ def _kernel() -> str:
         ip = get_ipython()
     except ImportError:
         ip = None
-    where = "Jupyter kernel" if ip is not None and "Kernel" in type(ip).__name__ else "plain Python"
+    in_kernel = ip is not None and ("ipykernel" in sys.modules or "ZMQ" in type(ip).__name__)
+    where = "Jupyter kernel" if in_kernel else ("IPython" if ip is not None else "plain Python")
     return f"{where}, {sys.executable}"
 
 
