@@ -82,13 +82,15 @@ def _assignment_of(path: Path, stem: str, known: list[str]) -> tuple[str, str]:
     """(assignment, note) from the file name or the notebook metadata; ('', reason) if neither."""
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
+        problem = "" if isinstance(nb, dict) and isinstance(nb.get("cells"), list) else "no cells"
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        return "", f"not a readable notebook ({type(e).__name__})"
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        return "", "not a readable notebook (no cells)"
+        nb, problem = {}, type(e).__name__
     for cand in (stem, re.sub(r"\s*\(\d+\)$|-\d+$", "", stem)):
-        if cand in known:
-            return cand, ""
+        if cand in known:  # named like the assignment: it is the hand-in, readable or not
+            return cand, (f"not a readable notebook ({problem}): it will be graded 0 with a message"
+                          if problem else "")
+    if problem:
+        return "", f"not a readable notebook ({problem})"
     meta = nb.get("metadata", {}).get("course", {}) if isinstance(nb.get("metadata"), dict) else {}
     meta_a = meta.get("assignment") if isinstance(meta, dict) else None
     if meta_a in known:
