@@ -13,7 +13,7 @@ Mistakes each test names are listed in docs/exercises/04.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -46,8 +46,8 @@ def _problems(rng: np.random.Generator) -> list[dict]:
         out.append({"P": mdp.P, "R": np.round(mdp.R, 3), "gamma": gamma, "kind": kind,
                     "episodic": terminal})
 
-    add(int(rng.integers(4, 8)), int(rng.integers(2, 4)), 1.0,
-        float(np.round(rng.uniform(0.8, 0.95), 3)), terminal=True, kind="episodic")
+    n = int(rng.integers(3, 6))  # square (S == A) too, so that a max over the wrong axis runs
+    add(n, n, 1.0, float(np.round(rng.uniform(0.8, 0.95), 3)), terminal=True, kind="episodic")
     add(int(rng.integers(6, 11)), int(rng.integers(2, 5)), 1.0, float(np.round(rng.uniform(0.5, 0.9), 3)))
     add(int(rng.integers(6, 11)), int(rng.integers(2, 5)), 0.2, float(np.round(rng.uniform(0.3, 0.8), 3)),
         kind="sparse")
@@ -72,18 +72,43 @@ def _solve(P_pi: np.ndarray, R_pi: np.ndarray, gamma: float) -> np.ndarray | Non
     return V if np.all(np.isfinite(V)) and np.abs(V).max() < 1e8 else None
 
 
+def _expectation_sweep(P: np.ndarray, R: np.ndarray, pi: np.ndarray,
+                       gamma: float) -> Callable[[np.ndarray], np.ndarray]:
+    """One synchronous Bellman expectation backup V -> R_pi + gamma P_pi V."""
+    P_pi = np.einsum("sa,sat->st", pi, P)
+    R_pi = (pi * R).sum(axis=1)
+    return lambda V: R_pi + gamma * P_pi @ V
+
+
 def _undiscounted(P: np.ndarray, R: np.ndarray, pi: np.ndarray) -> np.ndarray:
     """V^pi with gamma = 1 on an episodic MDP (the last state is terminal)."""
     return policy_evaluation(P, R, pi, 1.0)
 
 
-def _close_hint(got: Any, expected: np.ndarray, hint: str) -> str:
-    """NOT_CONVERGED when ``got`` is near ``expected`` (a loop stopped early), else ``hint``."""
+def _close_hint(got: Any, expected: np.ndarray, hint: str,
+                sweep: Callable[[np.ndarray], np.ndarray] | None = None) -> str:
+    """Name an iteration stopped too early, else return ``hint``.
+
+    sweep: one synchronous backup V -> V'; when ``got`` equals the k-th iterate from
+    V = 0, the message says the loop stopped after k sweeps. Otherwise a result near
+    ``expected`` (an in-place loop stopped early) gets NOT_CONVERGED.
+    """
     g = obs_array(got)
-    if g is not None and g.shape == expected.shape:
-        err = np.abs(g - expected).max()
-        if 1e-6 < err < 0.25 * (1.0 + np.abs(expected).max()):
-            return NOT_CONVERGED
+    if g is None or g.shape != expected.shape:
+        return hint
+    if sweep is not None:
+        V = np.zeros_like(expected)
+        for k in range(1, 5001):
+            V_next = sweep(V)
+            if np.allclose(g, V_next, rtol=1e-7, atol=1e-7) and not np.allclose(g, expected, atol=1e-6):
+                return (f"your values equal those after {k} sweeps from V = 0, which are not "
+                        f"converged yet: {NOT_CONVERGED}")
+            if np.abs(V_next - V).max() < 1e-12:
+                break
+            V = V_next
+    err = np.abs(g - expected).max()
+    if 1e-6 < err < 0.25 * (1.0 + np.abs(expected).max()):
+        return NOT_CONVERGED
     return hint
 
 
@@ -138,7 +163,7 @@ def _evaluation_cases(name: str, rng: np.random.Generator) -> list[Case]:
             hint = ("V^pi(s) = sum_a pi(a|s) [R(s, a) + gamma sum_s' P(s'|s, a) V^pi(s')]; "
                     "return one value per state.")
             if name == "policy_evaluation":
-                hint = _close_hint(o["out"], expected, hint)
+                hint = _close_hint(o["out"], expected, hint, _expectation_sweep(P, R, pi, g))
             expect_close(o["out"], expected, call, _evaluation_mistakes(P, R, pi, g, episodic),
                          hint=hint)
         cases.append(call_case(name, [P, R, pi, g], kwargs, judge=judge, desc=desc))
@@ -151,7 +176,8 @@ def _evaluation_cases(name: str, rng: np.random.Generator) -> list[Case]:
 
     def judge_grid(o, mdp=mdp, pi=pi, expected=expected, call=call):
         expect_close(o["out"], expected, call, _evaluation_mistakes(mdp.P, mdp.R, pi, 0.9, False),
-                     hint=_close_hint(o["out"], expected, "compare with figure 3.2 of the lesson."))
+                     hint=_close_hint(o["out"], expected, "compare with figure 3.2 of the lesson.",
+                                      _expectation_sweep(mdp.P, mdp.R, pi, 0.9)))
     cases.append(call_case(name, [mdp.P, mdp.R, pi, 0.9], judge=judge_grid, desc=desc))
     return cases
 
@@ -258,7 +284,8 @@ def value_iteration_spec(rng: np.random.Generator) -> list[Case]:
                     value_iteration(P, R, 1.0)[0]
             expect_close(V, V_star, call + "[0] (V*)", _drop_none(mistakes_v),
                          hint=_close_hint(V, V_star, "V*(s) = max_a [R(s, a) + gamma sum_s' "
-                                          "P(s'|s, a) V*(s')], one value per state."))
+                                          "P(s'|s, a) V*(s')], one value per state.",
+                                          lambda V: (R + g * P @ V).max(axis=1)))
             mistakes_q = {
                 "Q is only R: Q*(s, a) = R(s, a) + gamma sum_s' P(s'|s, a) V*(s')": R,
                 "Q is the uniform policy's Q^pi, not Q*": q_from_v(P, R, V_unif, g),
