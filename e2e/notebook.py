@@ -142,7 +142,7 @@ class Notebook:
         sliders = self.page.locator(".jp-Notebook .widget-slider")
         for i in range(sliders.count()):
             s = sliders.nth(i)
-            if re.search(label, s.locator(".widget-label").inner_text(), re.IGNORECASE):
+            if re.search(label, s.locator(".widget-label").text_content() or "", re.IGNORECASE):
                 return s
         raise AssertionError(f"no slider labelled {label!r} on the page")
 
@@ -168,15 +168,15 @@ class Notebook:
         handle.scroll_into_view_if_needed()
         box = handle.bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        before = slider.locator(".widget-readout").inner_text()
+        before = slider.locator(".widget-readout").text_content()
         self.page.mouse.move(x, y)
         self.page.mouse.down()
         self.page.mouse.move(x + dx, y, steps=12)
         self.page.mouse.up()
-        self.page.wait_for_function("([el, old]) => el.innerText !== old",
+        self.page.wait_for_function("([el, old]) => el.textContent !== old",
                                     arg=[slider.locator(".widget-readout").element_handle(),
                                          before], timeout=10_000)
-        return slider.locator(".widget-readout").inner_text()
+        return slider.locator(".widget-readout").text_content()
 
     def drag_and_expect_new_figure(self, label: str, dx: float,
                                    timeout_s: float = 60) -> tuple[str, str]:
