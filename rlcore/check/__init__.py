@@ -12,9 +12,11 @@ from .lesson03 import *  # noqa: F401,F403
 from .lesson04 import *  # noqa: F401,F403
 from .lesson05 import *  # noqa: F401,F403
 from .lesson06 import *  # noqa: F401,F403
+from .lesson07 import *  # noqa: F401,F403
 
-from . import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
+from . import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07
 
 __all__ = ["CheckFailed", "Checker", "close", "fmt", "run_check"] + [
-    name for m in (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06) for name in m.__all__
+    name for m in (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07)
+    for name in m.__all__
 ]
