@@ -44,10 +44,10 @@ def check_choice(answer: Any, name: str, choices: str = "abcd", multiple: bool =
     __tracebackhide__ = True
     options = ", ".join(choices)
     if multiple:
-        how = (f'a string of one or more letters among {options}, e.g. {name} = "{choices[0]}{choices[-1]}" '
-               "(any order)")
+        how = (f'a string of one or more letters among {options}, in any order: {name} = "xy" with '
+               "your letters instead of x and y")
     else:
-        how = f'a string with one letter among {options}, e.g. {name} = "{choices[1]}"'
+        how = f'a string with one letter among {options}: {name} = "x" with your letter instead of x'
     letters = parse_choice(answer)
     problem = None
     if answer is None or answer == "" or answer is Ellipsis:
