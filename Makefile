@@ -8,6 +8,7 @@ KERNEL := rl-course
 NB ?=
 
 .PHONY: setup test test-fast lab release check grade lint clean bench e2e profile
+.PHONY: setup-grader collect feedback report bench-grading
 
 ## setup: create .venv, install rlcore (editable) with pinned deps, register the Jupyter kernel
 setup: $(VENV)/.stamp-setup
@@ -58,6 +59,32 @@ bench: setup $(VENV)/.stamp-bench
 $(VENV)/.stamp-bench: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[bench]'
 	@touch $@
+
+## setup-grader: install bubblewrap (the grader's sandbox) and check that a sandbox starts here
+setup-grader: setup
+	@command -v bwrap >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap; else sudo apt-get install -y bubblewrap; fi; }
+	$(PY) -c "from autograder.sandbox import check_sandbox; check_sandbox(); print('sandbox OK')"
+
+## collect DIR=hand-ins (a folder <student>/<assignment>.ipynb or an LMS .zip) -> grading/submitted/
+collect: setup
+	@test -n "$(DIR)" || { echo "usage: make collect DIR=path/to/hand-ins   (or DIR=submissions.zip)"; exit 2; }
+	$(PY) -m autograder collect "$(DIR)"
+
+## grade [GRADE_ARGS="--force --timeout 120 --memory 2048"]: grade new or changed submissions, sandboxed, parallel
+grade: setup
+	$(PY) -m autograder grade $(GRADE_ARGS)
+
+## feedback: one HTML page per student and assignment in grading/feedback/
+feedback: setup
+	$(PY) -m autograder feedback
+
+## report: grading/report.csv (scores per student and exercise, flags) and grading/report.png
+report: setup
+	$(PY) -m autograder report
+
+## bench-grading: 30 students x every lesson graded sandboxed vs plain nbgrader -> bench/results/grading.json
+bench-grading: setup
+	$(PY) bench/grading.py
 
 lint: setup
 	$(VENV)/bin/ruff check rlcore autograder tests tools

@@ -10,6 +10,7 @@ formgrader shows), so nbgrader's own tools keep working.
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -85,7 +86,7 @@ def write_autograded(grading: Path, student: str, path: Path, result: dict) -> N
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception:  # noqa: BLE001 - unreadable: formgrader gets the released notebook
-        nb = notebook.released_notebook(assignment)
+        nb = copy.deepcopy(notebook.released_notebook(assignment))
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and gid in released and gid in by_test:
@@ -149,18 +150,23 @@ def grade_all(grading: str | Path, jobs: int | None = None, timeout: float = 120
     if not work:
         summary.seconds = time.monotonic() - start
         return summary
-    for assignment in sorted({w[1] for w in work}):
-        gradebook.ensure_assignment(grading, assignment)
     n = max(1, min(jobs or os.cpu_count() or 1, len(work)))
     workers = [sandbox.Worker(use_sandbox, preload=notebook.preload_modules()) for _ in range(n)]
+    ensuring = None
     try:
-        for w in workers:
+        for w in workers:  # the sandboxes import while nbgrader fills in the gradebook
             w.spawn()
+        ensuring = gradebook.ensure_assignments(grading, sorted({w[1] for w in work}))
+        from . import hidden
+        hidden.load_all()  # the judges' imports (torch ...) once, before the threads start
         for w in workers:
             w.wait_ready()
-    except sandbox.SandboxUnavailable:
+        gradebook.finish_ensure(ensuring)
+    except BaseException:
         for w in workers:
             w.close()
+        if ensuring is not None and ensuring.poll() is None:
+            ensuring.kill()
         raise
     summary.workers = n
     tasks: queue.Queue = queue.Queue()

@@ -80,7 +80,7 @@ def observe(run: sandbox.RunResult) -> Observed:
     cells_done = 0
     for ev in run.events:
         kind = ev.get("event")
-        if kind in ("cell_start", "limit"):
+        if kind in ("cell_start", "limit", "test_time"):
             continue
         if kind == "cell":
             if ev.get("error") and isinstance(ev.get("index"), int):

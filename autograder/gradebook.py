@@ -37,7 +37,12 @@ def open_gradebook(grading: Path):
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     Path(grading).mkdir(parents=True, exist_ok=True)
-    return Gradebook(db_url(grading), course_id="deep-rl-course")
+    gb = Gradebook(db_url(grading), course_id="deep-rl-course")
+    # No fsync per commit (nbgrader commits several times per submission): a crash of the
+    # grader cannot corrupt the database, a power cut could; grading/results/ can rebuild it.
+    from sqlalchemy import text
+    gb.db.execute(text("PRAGMA synchronous=OFF"))
+    return gb
 
 
 def _assignment_ok(gb, assignment: str) -> bool:
@@ -52,28 +57,66 @@ def _assignment_ok(gb, assignment: str) -> bool:
     return have == want
 
 
-def ensure_assignment(grading: Path, assignment: str) -> None:
-    """Make sure the gradebook knows ``assignment`` and its grade cells (as ``make release`` does).
-
-    Runs ``nbgrader generate_assignment`` on a temporary copy of the course whose
-    database is this gradebook, so lessons/ is not touched.
-    """
+def missing_assignments(grading: Path, names: list[str]) -> list[str]:
+    """The assignments the gradebook does not know yet (or knows with other test cells)."""
     with open_gradebook(grading) as gb:
-        if _assignment_ok(gb, assignment):
-            return
-    with tempfile.TemporaryDirectory(prefix="autograder-release-") as tmp:
-        shutil.copy(ROOT / "nbgrader_config.py", tmp)
-        shutil.copytree(ROOT / "solutions" / assignment, Path(tmp) / "solutions" / assignment)
-        (Path(tmp) / "grading").mkdir()
-        bindir = str(Path(sys.executable).parent)
-        env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-               f"--CourseDirectory.root={tmp}", f"--CourseDirectory.db_url={db_url(grading)}",
-               "--log-level=ERROR"]
-        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"nbgrader could not add {assignment} to the gradebook:\n"
-                               f"{proc.stdout}\n{proc.stderr}")
+        return [a for a in names if not _assignment_ok(gb, a)]
+
+
+def ensure_assignments(grading: Path, names: list[str]) -> subprocess.Popen | None:
+    """Start adding the missing assignments to the gradebook, as ``make release`` does.
+
+    Runs nbgrader's own ``generate_assignment`` (one process for all of them) on a
+    temporary copy of the course whose database is this gradebook, so lessons/ is not
+    touched. Returns the running process (``finish_ensure`` waits for it), or None.
+    """
+    missing = missing_assignments(grading, names)
+    if not missing:
+        return None
+    tmp = tempfile.mkdtemp(prefix="autograder-release-")
+    shutil.copy(ROOT / "nbgrader_config.py", tmp)
+    for a in missing:
+        shutil.copytree(ROOT / "solutions" / a, Path(tmp) / "solutions" / a)
+    (Path(tmp) / "grading").mkdir()
+    bindir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.gradebook", tmp, db_url(grading)] + missing,
+                            cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc.tmp = tmp  # type: ignore[attr-defined]
+    return proc
+
+
+def finish_ensure(proc: subprocess.Popen | None) -> None:
+    if proc is None:
+        return
+    out, _ = proc.communicate()
+    shutil.rmtree(proc.tmp, ignore_errors=True)  # type: ignore[attr-defined]
+    if proc.returncode != 0:
+        raise RuntimeError(f"nbgrader could not add the assignments to the gradebook:\n{out}")
+
+
+def ensure_assignment(grading: Path, assignment: str) -> None:
+    finish_ensure(ensure_assignments(grading, [assignment]))
+
+
+def _generate(root: str, url: str, names: list[str]) -> int:
+    """In a course copy at ``root``: nbgrader generate_assignment for ``names`` into ``url``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=root).load_config()
+    cfg.CourseDirectory.root = root
+    cfg.CourseDirectory.db_url = url
+    cfg.Application.log_level = "ERROR"
+    api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+    failed = 0
+    for a in names:
+        r = api.generate_assignment(a, force=True)
+        if not r["success"]:
+            print(f"{a}: {r.get('error') or r.get('log')}")
+            failed += 1
+    return 1 if failed else 0
 
 
 def add_students(grading: Path, students: list[str]) -> None:
@@ -129,3 +172,7 @@ def scores(grading: Path) -> dict[tuple[str, str], float]:
             for sub in a.submissions:
                 out[(sub.student.id, a.name)] = float(sub.score)
     return out
+
+
+if __name__ == "__main__":
+    sys.exit(_generate(sys.argv[1], sys.argv[2], sys.argv[3:]))

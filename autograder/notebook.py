@@ -72,13 +72,23 @@ def find_assignment(nb: nbformat.NotebookNode, path: Path) -> str:
                      f"or name; known: {', '.join(known)})")
 
 
+@functools.lru_cache(maxsize=64)
+def _cached(path: Path, mtime_ns: int) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _read_cached(path: Path) -> nbformat.NotebookNode:
+    """The instructor's notebooks are read once per change (callers must not modify them)."""
+    return _cached(path, path.stat().st_mtime_ns)
+
+
 def source_notebook(assignment: str) -> nbformat.NotebookNode:
-    return nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    return _read_cached(SOLUTIONS / assignment / f"{assignment}.ipynb")
 
 
 def released_notebook(assignment: str) -> nbformat.NotebookNode:
     path = LESSONS / assignment / f"{assignment}.ipynb"
-    return nbformat.read(path, as_version=4) if path.exists() else source_notebook(assignment)
+    return _read_cached(path) if path.exists() else source_notebook(assignment)
 
 
 def _nbg(cell) -> dict:

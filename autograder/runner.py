@@ -285,20 +285,29 @@ def _child(job_fd: int, ev_fd: int, params: dict, shell: Any) -> None:
             probes.PROBES.update(probe_table)
             vars(probes).update(probe_funcs)
 
+    clock = time.perf_counter
     for i, source in enumerate(job.get("cells", [])):
         emit({"event": "cell_start", "index": i})
+        t0 = clock()
         try:
             result = shell.run_cell(source, store_history=False, silent=True)
             restore()
             err = result.error_in_exec or result.error_before_exec
             if _is_memory_error(err):
                 stop_for_memory(f"cell {i}")
-            emit({"event": "cell", "index": i, "error": None if err is None else describe_error(err)})
+            emit({"event": "cell", "index": i, "error": None if err is None else describe_error(err),
+                  "s": round(clock() - t0, 3)})
         except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from student code
             restore()
-            emit({"event": "cell", "index": i, "error": f"{type(e).__name__}: {e}"[:300]})
+            emit({"event": "cell", "index": i, "error": f"{type(e).__name__}: {e}"[:300],
+                  "s": round(clock() - t0, 3)})
     emit({"event": "cells_done"})
 
+    for fd in (job_fd, ev_fd):  # the cells may have made them non-blocking
+        try:
+            os.set_blocking(fd, True)
+        except OSError:
+            pass
     phase2 = json.loads(_read_line(job_fd) or b"{}")
     nonce.append(str(phase2.get("nonce", "")))
     restore()
@@ -317,6 +326,7 @@ def _child(job_fd: int, ev_fd: int, params: dict, shell: Any) -> None:
                   "how": "is"})
         trip.current = name
         timed_out = False
+        t0 = clock()
         for k, case in enumerate(test["cases"]):
             if timed_out:  # one endless loop is enough: do not wait for it again
                 emit({"event": "case", "test": test["test"], "i": k, "skipped": True})
@@ -340,6 +350,7 @@ def _child(job_fd: int, ev_fd: int, params: dict, shell: Any) -> None:
                 emit({"event": "case", "test": test["test"], "i": k,
                       "error": f"{type(e).__name__}: {e}"[:300]})
         trip.current = None
+        emit({"event": "test_time", "test": test["test"], "s": round(clock() - t0, 3)})
         if name in trip.hits:
             emit({"event": "reference", "test": test["test"], "name": name,
                   "module": trip.hits[name], "how": "called"})
@@ -528,9 +539,20 @@ class Zygote:
                     pass
         home = os.environ.get("HOME", "/tmp/home")
         os.makedirs(home, mode=0o700, exist_ok=True)
-        if shutil.which("ipcrm"):
+        if _sysv_ipc_left() and shutil.which("ipcrm"):  # shared memory, semaphores, queues
             import subprocess
             subprocess.run(["ipcrm", "--all"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _sysv_ipc_left() -> bool:
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                if len(f.readlines()) > 1:
+                    return True
+        except OSError:
+            return True
+    return False
 
 
 def _drop_privileges(uid: int) -> None:

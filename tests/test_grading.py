@@ -16,7 +16,7 @@ from autograder import notebook as nbmod
 from autograder.notebook import assignments, preload_modules
 
 ASSIGNMENTS = assignments()
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading")]  # one sandbox per module
 
 
 @pytest.fixture(scope="module")

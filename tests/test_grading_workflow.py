@@ -22,7 +22,7 @@ from autograder.__main__ import main as cli
 from autograder.notebook import ROOT, assignments
 from fixtures import classgen
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading-workflow")]  # one sandbox per module
 A = "02-trajectories-and-returns"
 OTHER = next((a for a in assignments() if a not in ("00-welcome", A)), None)
 LESSONS = [A] + ([OTHER] if OTHER else [])

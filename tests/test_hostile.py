@@ -16,7 +16,7 @@ from autograder.grade import grade
 from autograder.notebook import ROOT, preload_modules
 from fixtures import hostile as H
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile")]  # one sandbox per module
 A = H.A
 
 

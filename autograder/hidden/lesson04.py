@@ -13,14 +13,22 @@ Mistakes each test names are listed in docs/exercises/04.md.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from rlcore import gridworld
 from rlcore.check import fmt
-from rlcore.values import (greedy_policy, policy_evaluation, policy_evaluation_exact, q_from_v,
-                           random_mdp, uniform_policy, value_iteration)
+from rlcore.values import (
+    greedy_policy,
+    policy_evaluation,
+    policy_evaluation_exact,
+    q_from_v,
+    random_mdp,
+    uniform_policy,
+    value_iteration,
+)
 
 from . import Case, Mistake, call_case, exercise, expect_close, obs_array
 

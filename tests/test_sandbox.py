@@ -1,0 +1,128 @@
+"""The sandbox itself: who the code runs as, what it can see, and the grader's channel.
+
+Each check runs a one-cell job in a real sandbox; the cell reports what it found by
+raising SystemExit(text), which the runner records as the cell's error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from autograder import sandbox
+from autograder.notebook import preload_modules
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox")]  # one sandbox per module
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = sandbox.Worker(True, preload=preload_modules())
+    w.start()
+    yield w
+    w.close()
+
+
+def cell_says(worker, code: str, phase2: dict | None = None, **kw) -> str:
+    run = worker.run({"cells": [code + "\nraise SystemExit(json.dumps(found))"], "names": []},
+                     phase2 or {"tests": []}, **kw)
+    assert run.ended == "done", (run.ended, run.detail)
+    err = next(e["error"] for e in run.events if e.get("event") == "cell")
+    return json.JSONDecoder().raw_decode(err.split("SystemExit: ", 1)[1])[0]
+
+
+def test_runs_unprivileged_without_capabilities(worker):
+    found = cell_says(worker, """
+import json, os, resource
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+found = {"uid": os.getuid(), "caps": status["CapEff"].strip(), "nnp": status["NoNewPrivs"].strip(),
+         "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0], "pid": os.getpid(),
+         "ifaces": [n for _, n in __import__("socket").if_nameindex()], "home": os.environ["HOME"],
+         "cwd": os.getcwd()}
+""")
+    if os.geteuid() == 0:
+        assert found["uid"] >= 2_000_000_000
+    assert found["caps"] == "0000000000000000" and found["nnp"] == "1"
+    assert found["nproc"] == sandbox.MAX_THREADS
+    assert found["pid"] < 100  # its own PID namespace
+    assert found["ifaces"] == ["lo"]
+    assert found["home"] == "/tmp/home" and found["cwd"] == "/tmp/home"
+
+
+def test_tmp_is_private_writable_and_bounded(worker):
+    found = cell_says(worker, """
+import json, os
+found = {"mine": sorted(os.listdir("/tmp"))}
+with open("/tmp/home/x", "wb") as f:
+    try:
+        for _ in range(700):
+            f.write(b"x" * 2**20)
+            f.flush()
+        found["full"] = False
+    except OSError as e:
+        found["full"] = e.errno
+""")
+    assert found["mine"] == ["home"]
+    assert found["full"] == 28  # ENOSPC: /tmp holds 512 MiB
+
+
+def test_the_zygote_cannot_be_read_or_traced(worker):
+    found = cell_says(worker, """
+import json, os, ctypes
+z = os.getppid()
+found = {}
+for what in ("mem", "environ", "fd", "maps"):
+    try:
+        p = f"/proc/{z}/{what}"
+        found[what] = os.listdir(p) if what == "fd" else open(p, "rb").read(10).hex()
+    except OSError as e:
+        found[what] = e.errno
+libc = ctypes.CDLL(None, use_errno=True)
+found["ptrace"] = libc.ptrace(16, z, 0, 0)   # PTRACE_ATTACH
+""")
+    assert found["mem"] == found["environ"] == found["fd"] == found["maps"] == 13, found  # EACCES
+    assert found["ptrace"] == -1
+
+
+def test_hidden_inputs_are_not_in_the_sandbox_while_cells_run(worker):
+    marker = 987654.3210123
+    phase2 = {"tests": [{"test": "test_x", "name": "x",
+                         "cases": [{"probe": "call", "payload": {"args": [marker]}}]}]}
+    found = cell_says(worker, f"""
+import json, os
+found = []
+for fd in range(3, 64):
+    try:
+        os.set_blocking(fd, False)
+        found.append(os.read(fd, 1 << 20).decode(errors="replace"))
+    except OSError:
+        pass
+found = [s for s in found if "{marker}" in s]
+""", phase2=phase2)
+    assert found == []
+
+
+def test_events_need_the_runs_nonce(worker):
+    run = worker.run({"cells": ["x = lambda v: v * 2"], "names": ["x"]},
+                     {"tests": [{"test": "test_x", "name": "x",
+                                 "cases": [{"probe": "call", "payload": {"args": [21]}}]}]})
+    case = next(e for e in run.events if e.get("event") == "case")
+    assert case["obs"] == {"out": 42} and case["n"] == run.nonce and len(run.nonce) == 32
+    assert any(e.get("event") == "done" and e.get("n") == run.nonce for e in run.events)
+
+
+def test_a_forked_copy_of_the_notebook_stays_silent(worker):
+    run = worker.run({"cells": ["import os, time\npid = os.fork()\nif pid: time.sleep(0.5)"],
+                      "names": []}, {"tests": []})
+    cells = [e for e in run.events if e.get("event") == "cell"]
+    assert len(cells) == 1 and run.ended == "done"
+
+
+def test_worker_comes_back_after_its_sandbox_died(worker):
+    run = worker.run({"cells": ["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+                                "import time\ntime.sleep(20)"], "names": []}, {"tests": []}, timeout=20)
+    assert run.ended == "worker"
+    again = worker.run({"cells": ["y = 1"], "names": []}, {"tests": []})
+    assert again.ended == "done"
