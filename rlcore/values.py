@@ -24,7 +24,7 @@ and raises ``ValueError``/``TypeError`` naming the bad one.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -33,18 +33,18 @@ from ._validate import as_float_array, check_gamma, check_positive_int
 from .mdp import TabularMDP
 
 __all__ = [
+    "BOOK_V_STAR",
+    "BOOK_V_UNIFORM",
+    "check_mdp",
+    "check_policy",
+    "greedy_policy",
+    "mean_squared_bellman_error",
     "policy_evaluation",
     "policy_evaluation_exact",
     "q_from_v",
-    "value_iteration",
-    "greedy_policy",
-    "mean_squared_bellman_error",
-    "check_mdp",
-    "check_policy",
-    "uniform_policy",
     "random_mdp",
-    "BOOK_V_UNIFORM",
-    "BOOK_V_STAR",
+    "uniform_policy",
+    "value_iteration",
 ]
 
 _ATOL = 1e-8

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+import gradelib
 import nbformat
 import numpy as np
 import pytest
@@ -13,8 +14,6 @@ import rlcore.values as ref
 from autograder.hidden import Mistake, run_hidden
 from rlcore.check import CheckFailed
 from rlcore.check import lesson04 as checks
-
-import gradelib
 
 A = "04-value-functions"
 NAMES = ["policy_evaluation", "policy_evaluation_exact", "q_from_v", "value_iteration",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import gradelib
 import nbformat
 import pytest
 
 from autograder.hidden import Mistake, run_hidden
 from autograder.hidden.lesson07 import QUIZ
 from rlcore.check import CheckFailed, check_choice, parse_choice
-
-import gradelib
 
 A = "07-taxonomy-and-next-steps"
 NAMES = sorted(QUIZ)

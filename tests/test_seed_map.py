@@ -7,7 +7,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from gradelib import ROOT
 
 MAP = ROOT / "docs" / "seed-map.md"
@@ -77,7 +76,7 @@ def notebook_headings(assignment: str) -> set[str]:
     path = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
     nb = nbformat.read(path, as_version=4)
     return {m.group(1).strip() for c in nb.cells if c.cell_type == "markdown"
-            for m in re.finditer(r"^#{1,6} (.+)$", c.source, flags=re.M)}
+            for m in re.finditer(r"^#{1,6} (.+)$", c.source, flags=re.MULTILINE)}
 
 
 ROWS = map_rows(MAP.read_text())

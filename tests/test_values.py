@@ -6,9 +6,19 @@ import numpy as np
 import pytest
 
 from rlcore import gridworld
-from rlcore.values import (BOOK_V_STAR, BOOK_V_UNIFORM, check_mdp, greedy_policy,
-                           mean_squared_bellman_error, policy_evaluation, policy_evaluation_exact,
-                           q_from_v, random_mdp, uniform_policy, value_iteration)
+from rlcore.values import (
+    BOOK_V_STAR,
+    BOOK_V_UNIFORM,
+    check_mdp,
+    greedy_policy,
+    mean_squared_bellman_error,
+    policy_evaluation,
+    policy_evaluation_exact,
+    q_from_v,
+    random_mdp,
+    uniform_policy,
+    value_iteration,
+)
 
 
 def _random_policy(rng, S, A):

@@ -127,7 +127,6 @@ def _drop_none(mistakes: dict[str, Any]) -> dict[str, Any]:
 def _evaluation_mistakes(P: np.ndarray, R: np.ndarray, pi: np.ndarray, gamma: float,
                          episodic: bool) -> dict[str, Any]:
     """Values that the usual wrong versions of policy evaluation converge to."""
-    S, A, _ = P.shape
     P_pi = np.einsum("sa,sat->st", pi, P)
     R_pi = (pi * R).sum(axis=1)
     m = {
@@ -206,8 +205,7 @@ def q_from_v_spec(rng: np.random.Generator) -> list[Case]:
     cases = []
     for p in _problems(rng)[1:]:
         P, R, g = p["P"], p["R"], p["gamma"]
-        S, A, _ = P.shape
-        V = np.round(rng.normal(0, 3, size=S), 3)
+        V = np.round(rng.normal(0, 3, size=P.shape[0]), 3)
         expected = q_from_v(P, R, V, g)
         desc = _desc(p).replace(", gamma", f", V {fmt(V, 60)}, gamma")
         call = f"q_from_v({desc})"
@@ -260,7 +258,6 @@ def value_iteration_spec(rng: np.random.Generator) -> list[Case]:
     problems.append({"P": mdp.P, "R": mdp.R, "gamma": 0.9, "kind": mdp.name, "episodic": False})
     for p in problems:
         P, R, g = p["P"], p["R"], p["gamma"]
-        S, A, _ = P.shape
         V_star, Q_star = _exact_optimum(P, R, g)
         desc = _desc(p)
         call = f"value_iteration({desc})"
