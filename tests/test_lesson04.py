@@ -365,6 +365,11 @@ def test_visible_checks_name_common_mistakes():
         checks.check_policy_evaluation(_define(MUTANTS["policy_evaluation"][1], "policy_evaluation"))
     with pytest.raises(CheckFailed, match="not converged"):
         checks.check_value_iteration(_define(MUTANTS["value_iteration"][1], "value_iteration"))
+    # without gamma the gridworld would loop forever: an episodic chain comes first and names it
+    with pytest.raises(CheckFailed, match="multiply V\\(s'\\) by gamma"):
+        checks.check_value_iteration(_define(MUTANTS["value_iteration"][4], "value_iteration"))
+    with pytest.raises(CheckFailed, match="multiply V\\(s'\\) by gamma"):
+        checks.check_policy_evaluation(_define(MUTANTS["policy_evaluation"][0], "policy_evaluation"))
     with pytest.raises(CheckFailed, match="LOWEST"):
         checks.check_greedy_policy(_define(MUTANTS["greedy_policy"][0], "greedy_policy"))
     with pytest.raises(CheckFailed, match=r"\(1 - done\) is missing"):

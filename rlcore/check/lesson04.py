@@ -155,14 +155,20 @@ def check_q_from_v(fn: Any) -> None:
 
 
 def check_value_iteration(fn: Any) -> None:
-    """Check value iteration on the two-state chain and on figure 3.5 (V*), with Q* consistent."""
+    """Check value iteration on a three-state chain and on figure 3.5 (V*), with Q* consistent."""
     __tracebackhide__ = True
 
     def body(c: Checker) -> None:
-        mdp = gridworld()
-        out = c.call(mdp.P, mdp.R, 0.9)
+        P3, R3, _ = _chain3()  # first an episodic case, where even a loop without gamma stops
+        out = c.call(P3, R3, 0.5)
         c.expect(isinstance(out, tuple) and len(out) == 2, type(out).__name__, "a tuple (V, Q)",
                  "return both: `return V, Q`.")
+        c.expect_close(np.asarray(out[0], dtype=float), np.array([0.5, 1.0, 0.0]),
+                       "one action per state, so V* is that action's value: V(1) = 1, V(0) = 0 + "
+                       "gamma V(1) = 0.5. Did you multiply V(s') by gamma?",
+                       what="V* of the chain 0 -> 1 -> 2 (absorbing), rewards 0, 1, 0, gamma=0.5")
+        mdp = gridworld()
+        out = c.call(mdp.P, mdp.R, 0.9)
         V, Q = (np.asarray(x, dtype=float) for x in out)
         V_star, Q_star = ref.value_iteration(mdp.P, mdp.R, 0.9)
         V_unif = _grid_uniform()[2]
