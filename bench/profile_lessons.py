@@ -154,6 +154,8 @@ def profile_server() -> dict:
 #: Every learner may run the heaviest lesson top to bottom at the same moment ("now run all");
 #: with its guaranteed CPU share each must finish within this many seconds.
 BURST_S = 300
+#: Safety margin on measured memory (run-to-run variation, a learner's own experiments).
+HEADROOM = 1.2
 #: What the hub itself needs beside the learners' servers (hub, proxy, OS, page cache), MiB.
 HUB_OVERHEAD_MIB = 2048
 #: A node of the Kubernetes recipe (e.g. a 16 vCPU / 64 GiB machine), and what k8s keeps for itself.
@@ -170,10 +172,10 @@ def _ceil_to(x: float, step: float) -> float:
 def sizing(report: dict) -> dict:
     """Return per-learner requests/limits and server sizes derived from a profile report.
 
-    memory request = JupyterLab server + the largest kernel peak (every learner in a
-      workshop runs the same lesson at once), rounded up to 256 MiB;
-    memory limit = JupyterLab server + two kernels at that peak (a learner who left the
-      previous lesson's kernel running), rounded up to 512 MiB;
+    memory request = HEADROOM x (JupyterLab server + the largest kernel peak) (every learner
+      in a workshop runs the same lesson at once), rounded up to 256 MiB;
+    memory limit = HEADROOM x (JupyterLab server + two kernels at that peak) (a learner who
+      left the previous lesson's kernel running), rounded up to 512 MiB;
     CPU request = the heaviest lesson's CPU seconds / BURST_S, rounded up to 0.1 core;
     CPU limit = the cores a lesson's trainers use (torch threads), at least 1.
     A single server for N learners: N x memory request + HUB_OVERHEAD_MIB, and
@@ -186,8 +188,8 @@ def sizing(report: dict) -> dict:
     server = report["server"]["jupyterlab_idle_rss_mib"]
     peak = max(r["tree_peak_rss_mib"] for r in lessons)
     heaviest = max(lessons, key=lambda r: r["cpu_s"])
-    mem_request = int(_ceil_to(server + peak, 256))
-    mem_limit = int(_ceil_to(server + 2 * peak, 512))
+    mem_request = int(_ceil_to(HEADROOM * (server + peak), 256))
+    mem_limit = int(_ceil_to(HEADROOM * (server + 2 * peak), 512))
     cpu_request = round(_ceil_to(heaviest["cpu_s"] / BURST_S, 0.1), 1)
     cpu_limit = max(1, int(report["machine"]["torch_threads"]))
     servers = {}
@@ -222,10 +224,12 @@ def render_markdown(report: dict) -> str:
     rows += ["", (f"An idle JupyterLab server (the other process in every learner's server): "
              f"**{z['server_mib']} MiB**."), "",
              "Per learner:", "",
-             (f"- memory request = server + largest kernel peak = {z['server_mib']} + "
-             f"{z['kernel_peak_mib']} MiB, rounded up to 256 MiB = **{z['mem_request_mib']} MiB**"),
-             (f"- memory limit = server + 2 kernels at peak = {z['server_mib']} + 2 x "
-             f"{z['kernel_peak_mib']} MiB, rounded up to 512 MiB = **{z['mem_limit_mib']} MiB**"),
+             (f"- memory request = {HEADROOM} x (server + largest kernel peak) = {HEADROOM} x "
+              f"({z['server_mib']} + {z['kernel_peak_mib']}) MiB, rounded up to 256 MiB = "
+              f"**{z['mem_request_mib']} MiB**"),
+             (f"- memory limit = {HEADROOM} x (server + 2 kernels at peak) = {HEADROOM} x "
+              f"({z['server_mib']} + 2 x {z['kernel_peak_mib']}) MiB, rounded up to 512 MiB = "
+              f"**{z['mem_limit_mib']} MiB**"),
              (f"- CPU request = heaviest lesson's CPU seconds / {BURST_S} s = {z['heaviest_cpu_s']}"
              f" / {BURST_S} (`{z['heaviest']}`), rounded up to 0.1 = **{z['cpu_request']} core**"),
              f"- CPU limit = the threads the trainers use = **{z['cpu_limit']} cores**", "",

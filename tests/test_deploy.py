@@ -226,11 +226,11 @@ def test_sizing_arithmetic_on_a_hand_made_report():
                           {"assignment": "c", "status": "error", "tree_peak_rss_mib": 9999,
                            "cpu_s": 9999}]}
     z = sizing(report)
-    assert z["mem_request_mib"] == 512          # 100 + 400 -> 512
-    assert z["mem_limit_mib"] == 1024           # 100 + 800 -> 1024
+    assert z["mem_request_mib"] == 768          # 1.2 x (100 + 400) = 600 -> 768
+    assert z["mem_limit_mib"] == 1536           # 1.2 x (100 + 800) = 1080 -> 1536
     assert z["cpu_request"] == 0.3              # 90 / 300
     assert z["cpu_limit"] == 2
-    assert z["servers"][100] == {"ram_gib": 52, "cores": 30, "k8s_nodes": 2,
+    assert z["servers"][100] == {"ram_gib": 77, "cores": 30, "k8s_nodes": 2,
                                  "learners_per_node": 53}  # 16 / 0.3 = 53 a node: ceil(100 / 53)
     assert z["servers"][500]["k8s_nodes"] == 10  # ceil(500 / 53)
 
