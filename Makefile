@@ -39,7 +39,7 @@ profile: setup
 
 ## lab: open JupyterLab on the student notebooks
 lab: setup
-	$(VENV)/bin/jupyter lab lessons/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) lessons/
 
 ## release: regenerate lessons/ from solutions/ with nbgrader (stubs, hidden tests removed, no outputs)
 release: setup

@@ -91,21 +91,20 @@ class Checker:
         try:
             return self.fn(*args, **kwargs)
         except NotImplementedError:
-            self.fail(
-                f"{self.name} is not written yet: calling {self._call} raised NotImplementedError.",
-                hint="replace `raise NotImplementedError()` in its cell with your code, run that "
-                "cell, then run this check again.",
-            )
+            message = (f"{self.name} is not written yet: calling {self._call} raised "
+                       "NotImplementedError.")
+            hint = ("replace `raise NotImplementedError()` in its cell with your code, run that "
+                    "cell, then run this check again.")
         except CheckFailed:
             raise
         except Exception as e:  # noqa: BLE001 - any learner error becomes a message
             where = traceback.extract_tb(e.__traceback__)[-1]
-            self.fail(
-                f"calling {self._call} raised {type(e).__name__}: {e}\n"
-                f"  (at line {where.lineno}: {(where.line or '').strip()})",
-                hint="read the error above; the docstring in the exercise cell says what each "
-                "argument is and which shape it has.",
-            )
+            message = (f"calling {self._call} raised {type(e).__name__}: {e}\n"
+                       f"  (at line {where.lineno}: {(where.line or '').strip()})")
+            hint = ("read the error above; the docstring in the exercise cell says what each "
+                    "argument is and which shape it has.")
+        # Outside the except block: the learner sees this message, not a chained traceback.
+        self.fail(message, hint=hint)
 
     def fail(self, message: str, hint: str | None = None) -> None:
         __tracebackhide__ = True
