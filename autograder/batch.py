@@ -18,10 +18,10 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 
@@ -32,7 +32,7 @@ from .notebook import ROOT, GradeError
 GRADER_FILES = ["grade.py", "notebook.py", "probes.py", "runner.py", "sandbox.py", "hidden/__init__.py"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fingerprint(assignment: str) -> str:
     """A hash of everything that decides this assignment's grades besides the submission."""
     h = hashlib.sha256()
@@ -116,9 +116,12 @@ class BatchSummary:
                 f"{flagged} flagged")
 
 
-def todo(grading: Path, force: bool = False, only: list[str] | None = None
-         ) -> tuple[list[tuple[str, str, Path, str]], int]:
-    """Submissions to grade (student, assignment, path, sha) and how many are up to date."""
+def todo(grading: Path, force: bool = False, only: list[str] | None = None,
+         limits: dict | None = None) -> tuple[list[tuple[str, str, Path, str]], int]:
+    """Submissions to grade (student, assignment, path, sha) and how many are up to date.
+
+    Up to date: same notebook, same fingerprint, and, if a limit stopped it, same limits.
+    """
     out, same = [], 0
     for student, assignment, path in collect.submissions(grading):
         if only and assignment not in only:
@@ -130,7 +133,10 @@ def todo(grading: Path, force: bool = False, only: list[str] | None = None
         if not force and rp.exists():
             try:
                 old = json.loads(rp.read_text())
-                if old.get("sha256") == digest and old.get("fingerprint") == fingerprint(assignment):
+                stopped = any(f in ("stopped:timeout", "stopped:memory")
+                              for f in old.get("result", {}).get("flags", []))
+                if old.get("sha256") == digest and old.get("fingerprint") == fingerprint(assignment) \
+                        and not (stopped and limits and old.get("limits") != limits):
                     same += 1
                     continue
             except (OSError, json.JSONDecodeError):
@@ -145,7 +151,8 @@ def grade_all(grading: str | Path, jobs: int | None = None, timeout: float = 120
     """Grade every new or changed submission in ``grading/submitted`` on ``jobs`` sandboxes."""
     grading = Path(grading)
     start = time.monotonic()
-    work, same = todo(grading, force, only)
+    limits = {"timeout": timeout, "memory_mb": memory_mb}
+    work, same = todo(grading, force, only, limits)
     summary = BatchSummary(unchanged=same)
     if not work:
         summary.seconds = time.monotonic() - start
@@ -205,7 +212,7 @@ def grade_all(grading: str | Path, jobs: int | None = None, timeout: float = 120
             for k in range(total):
                 student, assignment, path, digest, result, details = done.get()
                 record = {"student": student, "assignment": assignment, "sha256": digest,
-                          "fingerprint": fingerprint(assignment),
+                          "fingerprint": fingerprint(assignment), "limits": limits,
                           "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                           **details, "result": result}
                 rp = result_path(grading, student, assignment)

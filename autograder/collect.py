@@ -57,9 +57,9 @@ class Collection:
     def summary(self) -> str:
         counts = {s: sum(i.status == s for i in self.items) for s in ("new", "updated", "unchanged", "skipped")}
         students = {i.student for i in self.collected}
-        lines = [f"collected {len(self.collected)} submissions of {len(students)} students "
-                 f"({counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged); "
-                 f"{counts['skipped']} files not collected"]
+        lines = [(f"collected {len(self.collected)} submissions of {len(students)} students "
+                  f"({counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged); "
+                  f"{counts['skipped']} files not collected")]
         for i in self.items:
             if i.status == "skipped":
                 lines.append(f"  NOT COLLECTED {i.source}: {i.note}")
@@ -176,7 +176,7 @@ def collect(source: str | Path, grading: str | Path) -> Collection:
             if key in chosen:
                 other_path, other = chosen[key]
                 newer = _mtime(path) >= _mtime(other_path)
-                old_item, old_path = (other, other_path) if newer else (item, path)
+                old_item = other if newer else item
                 keep_item = item if newer else other
                 old_item.status = "skipped"
                 old_item.note = (f"older duplicate of {keep_item.source} for {student}/{assignment} "

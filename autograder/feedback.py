@@ -72,11 +72,11 @@ def render(record: dict, submission: Path | None) -> str:
                  and not c.metadata.get("nbgrader", {}).get("solution")}
     by_source = {src.strip(): gid for gid, src in rel_tests.items()}
     by_test = {t["name"]: t for t in result["tests"]}
-    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(assignment)} — "
-           f"{html.escape(student)}</title><style>{CSS}</style></head><body>",
+    out = [(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(assignment)} — "
+            f"{html.escape(student)}</title><style>{CSS}</style></head><body>"),
            f"<h1>{html.escape(assignment)}: {result['score']:g} / {result['max_score']:g}</h1>",
-           f"<p>Student <b>{html.escape(student)}</b>, graded {html.escape(str(record.get('graded_at', '')))}."
-           " Hidden tests ran your functions on fresh random inputs.</p>",
+           (f"<p>Student <b>{html.escape(student)}</b>, graded {html.escape(str(record.get('graded_at', '')))}."
+            " Hidden tests ran your functions on fresh random inputs.</p>"),
            "<table><tr><th>test</th><th>status</th><th>points</th><th>message</th></tr>"]
     for t in result["tests"]:
         color = STATUS_COLOR.get(t["status"], "#6e7781")

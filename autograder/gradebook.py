@@ -155,7 +155,7 @@ def record(gb, student: str, result: dict, timestamp: datetime | None = None) ->
             continue
         g.auto_score = float(t["score"])
         g.needs_manual_grade = needs_review(result, t["name"])
-        name = t["name"][5:] if t["name"].startswith("test_") else t["name"]
+        name = t["name"].removeprefix("test_")
         try:
             c = gb.find_comment(name, assignment, assignment, student)
             c.auto_comment = f"{t['status']}: {t['message']}"

@@ -24,7 +24,7 @@ def assignments() -> list[str]:
 
 
 _IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_][\w.]*)\s+import|import\s+([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*))",
-                     re.M)
+                     re.MULTILINE)
 
 
 @functools.lru_cache(maxsize=1)
@@ -117,7 +117,7 @@ def tests_of(source: nbformat.NotebookNode) -> list[TestCell]:
         nbg = _nbg(cell)
         if cell.cell_type == "code" and nbg.get("grade") and not nbg.get("solution"):
             gid = nbg["grade_id"]
-            name = gid[5:] if gid.startswith("test_") else gid
+            name = gid.removeprefix("test_")
             out.append(TestCell(gid, name, float(nbg.get("points", 0))))
     return out
 

@@ -195,7 +195,7 @@ class _CaseTimeout(BaseException):
     """A probe ran too long (BaseException so a student's `except Exception` cannot swallow it)."""
 
 
-def _alarm(signum, frame):  # noqa: ARG001
+def _alarm(signum, frame):
     raise _CaseTimeout()
 
 
@@ -460,7 +460,9 @@ class Zygote:
                 used = sum(_pss(p) for p in members + [me]) - base_pss
             peak = max(peak, used)
             if used > memory:
-                reason = "memory"
+                # a fork bomb grows both; measuring took a while, so count again first
+                again = _pids(exclude) if self.pidns else _descendants_of_session(pid)
+                reason = "processes" if len(again) > max_procs else "memory"
                 break
             time.sleep(0.05)
         reaped = self.sweep(pid)

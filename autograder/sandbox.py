@@ -26,6 +26,7 @@ Limits, in layers:
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -470,8 +471,6 @@ def close_all() -> None:
             w.close()
         _workers.clear()
 
-
-import atexit  # noqa: E402
 
 atexit.register(close_all)
 

@@ -29,8 +29,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from autograder import batch, collect, notebook  # noqa: E402
-from fixtures import classgen  # noqa: E402
+from fixtures import classgen
+
+from autograder import batch, collect, notebook
 
 
 class PeakMemory:
@@ -41,7 +42,7 @@ class PeakMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self._thread.start()
         return self
 

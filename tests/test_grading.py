@@ -6,25 +6,20 @@ import json
 import subprocess
 import sys
 
+import gradelib
 import nbformat
 import pytest
+from fixtures import sandboxes
 
-import gradelib
-from autograder import sandbox
-from autograder.grade import grade
 from autograder import notebook as nbmod
-from autograder.notebook import assignments, preload_modules
+from autograder.grade import grade
+from autograder.notebook import assignments
 
 ASSIGNMENTS = assignments()
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading")]  # one sandbox per module
 
 
-@pytest.fixture(scope="module")
-def worker():
-    w = sandbox.Worker(True, preload=preload_modules())
-    w.start()
-    yield w
-    w.close()
+worker = pytest.fixture(scope="module")(sandboxes.worker)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

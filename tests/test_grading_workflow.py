@@ -12,21 +12,20 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
+from fixtures import classgen
 
 from autograder import batch, gradebook
 from autograder.__main__ import main as cli
 from autograder.notebook import ROOT, assignments
-from fixtures import classgen
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading-workflow")]  # one sandbox per module
 A = "02-trajectories-and-returns"
 OTHER = next((a for a in assignments() if a not in ("00-welcome", A)), None)
 LESSONS = [A] + ([OTHER] if OTHER else [])
-N = 10
+N = len(classgen.KINDS)  # each kind once per lesson
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +61,7 @@ def course(tmp_path_factory):
         log.append(proc.stdout)
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "autograder", "--grading", str(grading), "grade",
-                           "--timeout", "8", "--jobs", "2"], capture_output=True, text=True, timeout=900)
+                           "--timeout", "15", "--jobs", "2"], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     return {"roster": roster, "grading": grading, "collect": "\n".join(log), "grade": proc.stdout,
             "hand_ins": hand_ins, "seconds": time.monotonic() - start}
@@ -95,7 +94,7 @@ def test_every_submission_graded_with_the_outcome_its_kind_deserves(course):
     assert set(records) == set(course["roster"])
     for (student, assignment), kind in course["roster"].items():
         r = records[(student, assignment)]["result"]
-        where = (student, assignment, kind, r)
+        where = (student, assignment, kind, r["flags"], r["tests"][0]["message"])
         full = r["score"] == r["max_score"]
         if kind == "correct":
             assert full and r["flags"] == [], where
@@ -134,12 +133,12 @@ def test_gradebook_holds_the_same_scores(course):
 
 def test_regrading_only_grades_what_changed(course, capsys):
     grading = course["grading"]
-    assert cli(["--grading", str(grading), "grade", "--timeout", "8"]) == 0
+    assert cli(["--grading", str(grading), "grade", "--timeout", "15"]) == 0
     assert "graded 0 submissions" in capsys.readouterr().out
     fixed = course["hand_ins"].parent / "resubmit" / "student02"
     classgen.submission("correct", A, fixed)
     assert cli(["--grading", str(grading), "collect", str(fixed.parent)]) == 0
-    assert cli(["--grading", str(grading), "grade", "--timeout", "8"]) == 0
+    assert cli(["--grading", str(grading), "grade", "--timeout", "15"]) == 0
     out = capsys.readouterr().out
     assert "graded 1 submissions" in out and f"student02 {A}: 8/8" in out
     assert _records(course)[("student02", A)]["result"]["score"] == 8
@@ -204,3 +203,11 @@ def test_no_sandbox_stops_with_a_clear_error_when_bwrap_is_missing(course, tmp_p
     assert proc.returncode == 3
     assert "bubblewrap" in proc.stderr and "--no-sandbox" in proc.stderr
     assert not (grading / "results").exists()
+
+
+def test_a_longer_time_limit_regrades_what_the_limit_stopped(course, capsys):
+    grading = course["grading"]
+    stopped = sum(1 for r in batch.load_records(grading) if "stopped:timeout" in r["result"]["flags"])
+    assert stopped > 0
+    assert cli(["--grading", str(grading), "grade", "--timeout", "16"]) == 0
+    assert f"graded {stopped} submissions" in capsys.readouterr().out

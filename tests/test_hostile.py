@@ -10,22 +10,18 @@ import socket
 from pathlib import Path
 
 import pytest
+from fixtures import hostile as H
+from fixtures import sandboxes
 
 from autograder import sandbox
 from autograder.grade import grade
-from autograder.notebook import ROOT, preload_modules
-from fixtures import hostile as H
+from autograder.notebook import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile")]  # one sandbox per module
 A = H.A
 
 
-@pytest.fixture(scope="module")
-def worker():
-    w = sandbox.Worker(True, preload=preload_modules())
-    w.start()
-    yield w
-    w.close()
+worker = pytest.fixture(scope="module")(sandboxes.worker)
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +256,14 @@ def test_not_a_notebook_cannot_be_graded(tmp_path):
     with pytest.raises(GradeError, match="not a readable notebook"):
         grade(bad, worker=object())  # fails before any sandbox is used
     assert Path(bad).exists()
+
+
+@pytest.mark.skipif("06-dqn" not in __import__("autograder.notebook").notebook.assignments(),
+                    reason="lesson 06 not written yet")
+def test_subclass_of_a_reference_class_is_caught(check, tmp_path):
+    src = "from rlcore.dqn_parts import ReplayBuffer as _RB\nclass ReplayBuffer(_RB):\n    pass\n"
+    r = check(H.with_answers(tmp_path, {"ReplayBuffer": src}, assignment="06-dqn"))
+    t = _by(r)["test_ReplayBuffer"]
+    assert t["status"] == "failed" and "reference implementation" in t["message"]
+    assert "uses-reference:test_ReplayBuffer" in r["flags"]
+    assert all(x["status"] == "passed" for x in r["tests"] if x["name"] != "test_ReplayBuffer")

@@ -10,19 +10,14 @@ import json
 import os
 
 import pytest
+from fixtures import sandboxes
 
 from autograder import sandbox
-from autograder.notebook import preload_modules
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox")]  # one sandbox per module
 
 
-@pytest.fixture(scope="module")
-def worker():
-    w = sandbox.Worker(True, preload=preload_modules())
-    w.start()
-    yield w
-    w.close()
+worker = pytest.fixture(scope="module")(sandboxes.worker)
 
 
 def cell_says(worker, code: str, phase2: dict | None = None, **kw) -> str:
@@ -121,8 +116,8 @@ def test_a_forked_copy_of_the_notebook_stays_silent(worker):
 
 
 def test_worker_comes_back_after_its_sandbox_died(worker):
-    run = worker.run({"cells": ["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
-                                "import time\ntime.sleep(20)"], "names": []}, {"tests": []}, timeout=20)
+    kill = "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(20)"
+    run = worker.run({"cells": [kill], "names": []}, {"tests": []}, timeout=20)
     assert run.ended == "worker"
     again = worker.run({"cells": ["y = 1"], "names": []}, {"tests": []})
     assert again.ended == "done"
