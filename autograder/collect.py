@@ -122,6 +122,18 @@ def _candidates(root: Path) -> list[tuple[Path, str, str, str]]:
     return out
 
 
+def _unwrap(root: Path, known: list[str]) -> Path:
+    """A zip whose only entry is a folder of hand-ins (not one student's folder): look inside."""
+    entries = [p for p in root.iterdir() if p.name not in SYSTEM]
+    while len(entries) == 1 and entries[0].is_dir():
+        inner = [p for p in entries[0].iterdir() if p.name not in SYSTEM]
+        if any(p.is_file() and p.stem in known for p in inner) or \
+                any(p.is_dir() and p.name in known for p in inner):
+            break  # it is a student's own folder
+        root, entries = entries[0], inner
+    return root
+
+
 def _mtime(p: Path) -> datetime:
     return datetime.fromtimestamp(p.stat().st_mtime, timezone.utc)
 
@@ -148,6 +160,7 @@ def collect(source: str | Path, grading: str | Path) -> Collection:
                         shutil.copyfileobj(f, g)
                     ts = datetime(*info.date_time).timestamp()
                     os.utime(dest, (ts, ts))
+            root = _unwrap(root, known)
         else:
             root = source
         col = Collection()

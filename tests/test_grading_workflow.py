@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -211,3 +212,18 @@ def test_a_longer_time_limit_regrades_what_the_limit_stopped(course, capsys):
     assert stopped > 0
     assert cli(["--grading", str(grading), "grade", "--timeout", "16"]) == 0
     assert f"graded {stopped} submissions" in capsys.readouterr().out
+
+
+def test_a_zip_with_one_wrapping_folder(tmp_path):
+    from autograder.collect import collect
+
+    hand_ins = tmp_path / "week2"
+    classgen.submission("correct", A, hand_ins / "ann")
+    classgen.submission("correct", A, hand_ins / "ben")
+    z = tmp_path / "export.zip"
+    with zipfile.ZipFile(z, "w") as f:
+        for p in hand_ins.rglob("*.ipynb"):
+            f.write(p, Path("export") / p.relative_to(tmp_path))
+    col = collect(z, tmp_path / "grading")
+    assert sorted((i.student, i.assignment) for i in col.collected) == [("ann", A), ("ben", A)]
+    assert col.skipped == []
