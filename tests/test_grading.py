@@ -76,3 +76,20 @@ def test_renamed_file_grades_by_its_metadata(worker, tmp_path):
     path.rename(renamed)
     result = grade(renamed, worker=worker)
     assert result["assignment"] == "02-trajectories-and-returns" and result["score"] == 8
+
+
+def test_a_test_without_hidden_spec_is_an_error_not_a_pass(worker, tmp_path, monkeypatch):
+    from autograder import hidden
+
+    real = hidden.cases_for
+
+    def no_spec_for_rollout(name, rng):
+        if name == "rollout":
+            raise KeyError(name)
+        return real(name, rng)
+
+    monkeypatch.setattr(hidden, "cases_for", no_spec_for_rollout)
+    result = grade(gradelib.filled_in("02-trajectories-and-returns", tmp_path), worker=worker)
+    by = {t["name"]: t for t in result["tests"]}
+    assert by["test_rollout"]["status"] == "error" and "no hidden tests" in by["test_rollout"]["message"]
+    assert result["score"] == result["max_score"] - 2 and "no-hidden-tests:test_rollout" in result["flags"]

@@ -121,3 +121,14 @@ def test_worker_comes_back_after_its_sandbox_died(worker):
     assert run.ended == "worker"
     again = worker.run({"cells": ["y = 1"], "names": []}, {"tests": []})
     assert again.ended == "done"
+
+
+def test_cgroup_backstop_where_the_machine_allows_it(worker):
+    if worker.cgroups is None or not worker.cgroups.dirs:
+        pytest.skip("no writable cgroup v1 controllers here (not root, or cgroup v2 only)")
+    worker.run({"cells": ["x = 1"], "names": []}, {"tests": []}, memory_mb=1024)
+    assert int(worker.cgroups.read("pids", "pids.max")) == sandbox.MAX_THREADS + 64
+    limit = int(worker.cgroups.read("memory", "memory.limit_in_bytes"))
+    assert worker.base_memory + 1024 * 2**20 < limit < worker.base_memory + 3 * 2**30
+    procs = worker.cgroups.read("memory", "cgroup.procs").split()
+    assert str(worker.proc.pid) in procs or len(procs) >= 2
