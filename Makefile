@@ -7,11 +7,22 @@ PY := $(VENV)/bin/python
 KERNEL := rl-course
 NB ?=
 
-.PHONY: setup test test-fast lab release check grade lint clean bench e2e profile
+.PHONY: setup sandbox-tool test test-fast lab release check grade lint clean bench e2e profile
 .PHONY: setup-grader collect feedback report bench-grading
 
 ## setup: create .venv, install rlcore (editable) with pinned deps, register the Jupyter kernel
-setup: $(VENV)/.stamp-setup
+setup: $(VENV)/.stamp-setup sandbox-tool
+
+# The grader's sandbox (bubblewrap) is a system package: installed here when we may (root with
+# apt-get); otherwise say how. Cheap when it is already there.
+sandbox-tool:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing bubblewrap (the grader's sandbox)"; \
+	    apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "note: bubblewrap is missing; grading tests need it: sudo apt-get install bubblewrap"; \
+	  fi; }
 
 $(VENV)/.stamp-setup: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
