@@ -1,6 +1,6 @@
 """Hidden tests of lesson 02: returns, reward-to-go, rollouts, Monte Carlo estimates of J(pi).
 
-Mistakes each test names (see docs/exercises.md):
+Mistakes each test names (see docs/exercises.md, from docs/exercises/02.md):
 finite_horizon_return: drops the last reward, drops the first, mean instead of sum,
   returns the running sum (an array).
 discounted_return: powers of gamma start at 1, discount reversed (gamma^(T-1-t)),
