@@ -13,8 +13,8 @@ import torch
 from rlcore import dqn_parts
 from rlcore.algos.dqn import Config, LearnerFunctionError, train
 
-SMALL = {"max_env_steps": 3_000, "eval_every": 1_000, "eval_episodes": 5, "learning_starts": 500,
-         "eps_duration": 2_000}
+SMALL = {"n_envs": 8, "max_env_steps": 3_000, "eval_every": 1_000, "eval_episodes": 5,
+         "learning_starts": 500, "eps_duration": 2_000}
 
 
 def _params(net: torch.nn.Module) -> list[torch.Tensor]:
@@ -103,7 +103,8 @@ class _Recorder(dqn_parts.ReplayBuffer):
 def test_reset_steps_are_not_stored_and_truncation_is_not_done():
     _Recorder.added = []
     train(Config(env_id="rlcore-test/NeverEnds-v0", seed=0, n_envs=3, max_env_steps=600,
-                 eval_every=600, eval_episodes=2, learning_starts=100, batch_size=32),
+                 eval_every=600, eval_episodes=2, learning_starts=100, batch_size=32,
+                 reward_scale=0.5),
           progress=False, ReplayBuffer=_Recorder)
     rows = _Recorder.added[1:]  # the first add is the trainer's tiny check of the buffer
     obs = np.concatenate([o for o, _, _, _ in rows])[:, 0]
@@ -111,7 +112,7 @@ def test_reset_steps_are_not_stored_and_truncation_is_not_done():
     rewards = np.concatenate([r for _, r, _, _ in rows])
     dones = np.concatenate([d for _, _, _, d in rows])
     assert np.all(next_obs == obs + 1)  # never the jump from an episode's end to a new start
-    assert np.all(rewards == 1.0)
+    assert np.all(rewards == 0.5)  # reward 1, times reward_scale
     assert not dones.any()  # the time limit is a truncation: s' still bootstraps
     real_per_env = sum(1 for t in range(200) if t % 6 != 5)  # every sixth step is an auto-reset
     assert len(obs) == 3 * real_per_env
