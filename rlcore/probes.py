@@ -160,7 +160,7 @@ def _probe_config(k: int, seed: int, **overrides: Any):
         "lr_decay_steps": 3_000, "hidden_sizes": (32,), "buffer_size": 1_000, "batch_size": 64,
         "learning_starts": 200, "train_freq": 1, "gradient_steps": 1, "tau": 1.0,
         "target_update_every": 10, "eps_start": 1.0, "eps_end": 0.5, "eps_duration": 3_000,
-        "max_grad_norm": None, "reward_scale": 1.0,
+        "max_grad_norm": None, "reward_scale": 1.0, "polyak_average": 1.0,
     }
     settings.update(overrides)
     return Config(**settings)

@@ -37,6 +37,13 @@ def test_smoke_run_shapes_finiteness_and_loss_moves():
     assert "Result(CartPole-v1" in repr(r)
 
 
+def test_agent_is_the_running_average_of_the_online_net():
+    r = train(Config(seed=0, **SMALL), progress=False)
+    assert not all(torch.equal(a, b) for a, b in zip(_params(r.q_net), _params(r.online_net)))
+    plain = train(Config(seed=0, polyak_average=1.0, **SMALL), progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(_params(plain.q_net), _params(plain.online_net)))
+
+
 def test_same_seed_same_run_other_seed_differs():
     a = train(Config(seed=3, **SMALL), progress=False)
     b = train(Config(seed=3, **SMALL), progress=False)
@@ -133,7 +140,7 @@ def test_terminated_is_stored_as_done():
 @pytest.mark.parametrize("field,value", [
     ("n_envs", 0), ("batch_size", -1), ("buffer_size", 0), ("gamma", 1.5), ("tau", -0.1),
     ("lr", 0.0), ("eps_end", 2.0), ("env_id", "NoSuchEnv-v9"), ("hidden_sizes", ()),
-    ("max_seconds", -1.0), ("learning_starts", -5), ("reward_scale", 0.0),
+    ("max_seconds", -1.0), ("learning_starts", -5), ("reward_scale", 0.0), ("polyak_average", 1.5),
 ])
 def test_bad_config_names_the_field(field, value):
     with pytest.raises(ValueError, match=f"Config.{field}"):

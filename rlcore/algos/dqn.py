@@ -14,7 +14,9 @@ What makes it fast on a laptop CPU (CartPole-v1 solved in a few seconds):
 - training in phases: every ``train_freq`` vector steps, ``gradient_steps`` updates toward
   targets held fixed for the phase (the target network is copied once per phase);
 - rewards scaled so that Q stays near 1 (CartPole's returns reach 100 with gamma = 0.99),
-  and a step size annealed so that the greedy policy settles once it balances the pole.
+  and a step size annealed so that the greedy policy settles once it balances the pole;
+- the agent kept (evaluated, returned) is a running Polyak average of the online weights,
+  which smooths the update-to-update noise of DQN's greedy policy.
 
 Gymnasium 1.x vector envs auto-reset on the step *after* an episode ends ("next-step"
 autoreset): that step returns the new episode's first observation with reward 0 and
@@ -67,7 +69,6 @@ class Config:
     lr: float = 1e-3  # Adam step size at the start: large steps while the policy is poor...
     lr_end: float = 5e-5  # ...annealed linearly to this, so the greedy policy settles once it
     lr_decay_steps: int = 20_000  # balances (DQN's greedy policy keeps oscillating otherwise)
-    scale_obs: bool = False  # divide observations by the observation space's finite bounds
     hidden_sizes: tuple[int, ...] = (64, 64)  # small: plenty for CartPole, and an update is cheap
     buffer_size: int = 100_000  # keeps a whole typical run: early failures stay in the data
     batch_size: int = 256  # large minibatches cost little more on a CPU and smooth each update
@@ -79,8 +80,9 @@ class Config:
     eps_start: float = 1.0  # explore fully at first...
     eps_end: float = 0.04  # ...and a little forever after
     eps_duration: int = 8_000  # env steps of the linear epsilon decay
-    polyak_eval: float | None = None  # EXPERIMENT: evaluate an EMA of the online weights
-    double_dqn: bool = False  # y uses Q_targ(s', argmax_a' Q_theta(s', a')): less overestimation
+    polyak_average: float = 0.15  # the agent kept is a running average of the online weights,
+    # theta_avg <- rate theta + (1 - rate) theta_avg after every training phase (about the last
+    # 7 phases): it smooths the noise that flips DQN's greedy policy (1.0: the online net itself)
     max_grad_norm: float | None = None  # clip the gradient norm to this (None: no clipping)
     threads: int | None = 1  # torch threads: a tiny net gains nothing from a second one (None = all)
 
@@ -106,7 +108,7 @@ class Config:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"Config.{name} must be a non-negative integer, got {value!r}")
-        for name in ["gamma", "tau", "eps_start", "eps_end"]:
+        for name in ["gamma", "tau", "eps_start", "eps_end", "polyak_average"]:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"Config.{name} must lie in [0, 1], got {value!r}")
@@ -129,7 +131,7 @@ class Config:
 
 @dataclass
 class Result:
-    """What ``train`` returns: the learning curve, when it solved, and the trained Q-network.
+    """What ``train`` returns: the learning curve, when it solved, and the trained agent.
 
     env_steps[k], train_seconds[k], eval_return[k]: the k-th evaluation (training time
     excludes evaluation). losses[k]: mean TD loss of the updates since the previous
@@ -139,7 +141,8 @@ class Result:
     """
 
     config: Config
-    q_net: nn.Module
+    q_net: nn.Module  # the agent: the running (Polyak) average of the online network
+    online_net: nn.Module  # Q_theta as trained, the network that chose the training actions
     env_steps: list[int] = field(default_factory=list)
     train_seconds: list[float] = field(default_factory=list)
     eval_return: list[float] = field(default_factory=list)
@@ -181,17 +184,6 @@ class LearnerFunctionError(RuntimeError):
 def q_network(obs_dim: int, n_actions: int, hidden_sizes: tuple[int, ...]) -> nn.Sequential:
     """Return Q_theta: an MLP (lesson 01's ``mlp``, ReLU) mapping obs (N, obs_dim) to Q-values (N, n_actions)."""
     return mlp([obs_dim, *[int(h) for h in hidden_sizes], n_actions], activation=nn.ReLU)
-
-
-class ObsScaler(nn.Module):
-    """Return x / scale: observations divided by fixed per-feature scales (no parameters)."""
-
-    def __init__(self, scale: np.ndarray) -> None:
-        super().__init__()
-        self.register_buffer("inv_scale", torch.as_tensor(1.0 / scale, dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.inv_scale
 
 
 def _describe(x: Any) -> str:
@@ -314,19 +306,15 @@ def train(
     n_actions = int(envs.single_action_space.n)
     _check_parts(parts, obs_shape, n_actions, cfg.seed)
     q_net = q_network(int(np.prod(obs_shape)), n_actions, cfg.hidden_sizes)
-    if cfg.scale_obs:
-        high = np.abs(envs.single_observation_space.high).astype(np.float32)
-        q_net = nn.Sequential(ObsScaler(np.where(np.isfinite(high), high, 1.0)), q_net)
     target_net = copy.deepcopy(q_net)
     for p in target_net.parameters():
         p.requires_grad_(False)
     optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
     buffer = _learner_call("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=cfg.seed)
-    avg_net = None
-    if cfg.polyak_eval:
-        avg_net = copy.deepcopy(q_net)
-        avg_params, online_params = list(avg_net.parameters()), list(q_net.parameters())
-    result = Result(config=dataclasses.replace(cfg), q_net=avg_net if avg_net is not None else q_net)
+    agent_net = copy.deepcopy(q_net)  # the running average of q_net: the agent we keep
+    for p in agent_net.parameters():
+        p.requires_grad_(False)
+    result = Result(config=dataclasses.replace(cfg), q_net=agent_net, online_net=q_net)
     live = None
     if progress:
         from ..live import LiveCurve
@@ -366,15 +354,9 @@ def train(
                     batch = _learner_call("ReplayBuffer.sample", buffer.sample, cfg.batch_size)
                     with torch.no_grad():
                         next_q_target = target_net(batch.next_obs)
-                    if cfg.double_dqn:  # one online pass over s and s' together
-                        q_both = q_net(torch.cat([batch.obs, batch.next_obs]))
-                        q_values, next_q_online = q_both[: cfg.batch_size], q_both[cfg.batch_size:]
-                        next_q_target = _double_dqn_values(next_q_target, next_q_online.detach())
-                    else:
-                        q_values = q_net(batch.obs)
                     targets = _learner_call("dqn_targets", parts["dqn_targets"], batch.rewards,
                                             next_q_target, batch.dones, cfg.gamma)
-                    loss = _learner_call("dqn_loss", parts["dqn_loss"], q_values,
+                    loss = _learner_call("dqn_loss", parts["dqn_loss"], q_net(batch.obs),
                                          batch.actions, targets)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -382,14 +364,14 @@ def train(
                         nn.utils.clip_grad_norm_(q_net.parameters(), cfg.max_grad_norm)
                     optimizer.step()
                     n_updates += 1
-                    if avg_net is not None:
-                        with torch.no_grad():
-                            torch._foreach_lerp_(avg_params, online_params, cfg.polyak_eval)
                     if n_updates % cfg.target_update_every == 0:
                         _learner_call("update_target", parts["update_target"], target_net, q_net,
                                       tau=cfg.tau)
                     loss_sum += loss.item()
                     loss_count += 1
+                # the agent we keep: theta_avg <- rate theta + (1 - rate) theta_avg
+                _learner_call("update_target", parts["update_target"], agent_net, q_net,
+                              tau=cfg.polyak_average)
 
             # --- evaluate the greedy policy (not counted as training time) ---------------
             if env_steps >= next_eval:
@@ -414,17 +396,6 @@ def train(
         if live is not None:
             live.close()
     return result
-
-
-def _double_dqn_values(next_q_target: torch.Tensor, next_q_online: torch.Tensor) -> torch.Tensor:
-    """Return (B, A) where every column is Q_targ(s', argmax_a' Q_theta(s', a')).
-
-    Double DQN (van Hasselt et al., 2016) picks the action with the online network and
-    values it with the target network. Repeating that value in every column lets the
-    learner's ``dqn_targets`` (which takes max_a') compute the double-DQN target unchanged.
-    """
-    best = next_q_online.argmax(dim=1, keepdim=True)
-    return next_q_target.gather(1, best).expand_as(next_q_target)
 
 
 def _evaluate_and_record(result: Result, cfg: Config, env_steps: int, train_seconds: float,

@@ -34,22 +34,22 @@ def _sample_rows(c: Checker, buf: Any, batch_size: int) -> np.ndarray:
     __tracebackhide__ = True
     batch = _call_method(c, buf, "sample", batch_size)
     hint = ("sample(batch_size) returns an object with Tensor fields obs, actions, rewards, next_obs, "
-            "dones (a NamedTuple works well).")
-    for f in FIELDS:
-        c.expect(hasattr(batch, f), type(batch).__name__, f"an object with a field .{f}", hint)
-        c.expect(isinstance(getattr(batch, f), torch.Tensor), type(getattr(batch, f)).__name__,
-                 f".{f} as a torch Tensor", "convert with torch.as_tensor(...) or torch.from_numpy(...).")
+            "dones (a NamedTuple such as Batch works well).")
+    missing = [f for f in FIELDS if not isinstance(getattr(batch, f, None), torch.Tensor)]
+    c.expect(not missing, f"{type(batch).__name__} without Tensor field(s) {missing}",
+             "an object with Tensor fields obs, actions, rewards, next_obs, dones", hint)
     shapes = {"obs": (batch_size, 2), "next_obs": (batch_size, 2), "actions": (batch_size,),
               "rewards": (batch_size,), "dones": (batch_size,)}
     dtypes = {"obs": torch.float32, "next_obs": torch.float32, "actions": torch.int64,
               "rewards": torch.float32, "dones": torch.float32}
-    for f in FIELDS:
-        v = getattr(batch, f)
-        c.expect(tuple(v.shape) == shapes[f], tuple(v.shape), shapes[f],
-                 f".{f} must have shape {shapes[f]} for sample({batch_size}).", what=f".{f}.shape")
-        c.expect(v.dtype == dtypes[f], v.dtype, dtypes[f],
-                 "obs, next_obs, rewards and dones are float32; actions int64 (gather needs int64).",
-                 what=f".{f}.dtype")
+    got_shapes = {f: tuple(getattr(batch, f).shape) for f in FIELDS}
+    c.expect(got_shapes == shapes, got_shapes, shapes,
+             f"for sample({batch_size}) obs and next_obs are (batch_size, *obs_shape), the rest (batch_size,).",
+             what="shapes")
+    got_dtypes = {f: getattr(batch, f).dtype for f in FIELDS}
+    c.expect(got_dtypes == dtypes, got_dtypes, dtypes,
+             "obs, next_obs, rewards and dones are float32; actions int64 (gather needs int64).",
+             what="dtypes")
     r = batch.rewards.numpy()
     obs, actions, _, next_obs, dones = _transitions(list(r))
     together = (np.allclose(batch.obs.numpy(), obs) and np.array_equal(batch.actions.numpy(), actions)
