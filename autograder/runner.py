@@ -436,6 +436,10 @@ class Zygote:
         os.close(ev_fd)
         me = os.getpid()
         exclude = {me, 1} if self.pidns else set()
+
+        def processes() -> list[int]:
+            return _pids(exclude) if self.pidns else _descendants_of_session(pid)
+
         reason, status, peak = "done", None, 0
         while True:
             try:
@@ -445,7 +449,7 @@ class Zygote:
             if done:
                 status = st
                 break
-            members = _pids(exclude) if self.pidns else _descendants_of_session(pid)
+            members = processes()
             if time.monotonic() - start > timeout:
                 reason = "timeout"
                 break
@@ -461,8 +465,7 @@ class Zygote:
             peak = max(peak, used)
             if used > memory:
                 # a fork bomb grows both; measuring took a while, so count again first
-                again = _pids(exclude) if self.pidns else _descendants_of_session(pid)
-                reason = "processes" if len(again) > max_procs else "memory"
+                reason = "processes" if len(processes()) > max_procs else "memory"
                 break
             time.sleep(0.05)
         reaped = self.sweep(pid)
