@@ -29,6 +29,7 @@ RETURNS = "02-trajectories-and-returns"
 POLICIES = "03-policies"
 VALUES = "04-value-functions"
 PG = "05-policy-gradients"
+DQN = "06-dqn"
 # rlcore.live.LiveCurve's status line, updated in place while a trainer runs
 LIVE_STATUS = r"env steps\s+[\d,]+ \| train time"
 GAMMA = r"γ|gamma|discount"
@@ -212,6 +213,21 @@ def test_lesson05_trains_with_a_live_progress_line_and_learning_curve(open_noteb
     assert curve.count() >= 1, "no learning-curve figure next to the progress line"
     assert curve.first.evaluate("img => img.naturalWidth") > 200
     nb.shot("trained", target=curve.first, publish=True)
+
+
+def test_lesson06_filled_in_passes_the_probes_trains_live_and_animates(open_notebook, workspace):
+    nb = open_notebook(filled_in(workspace, DQN), "06-dqn")
+    nb.record_texts(LIVE_STATUS + r"[^\n]*")
+    nb.run_all(timeout_s=1200)
+    assert_no_tracebacks(nb)
+    assert nb.executed_count() == len(nb.prompts()), f"not every cell ran: {nb.prompts()}"
+    text = "\n".join(nb.outputs())
+    assert "all 5 probes passed" in text, "the probe check did not pass in the browser"
+    assert len(nb.recorded_texts()) >= 2, "DQN's progress line did not update while training"
+    cell = nb.cell_with_output(LIVE_STATUS)
+    assert cell.locator('img[src^="data:image/png"]').count() >= 1, "no live learning curve"
+    assert nb.page.locator(".jp-Notebook .animation img").count() >= 1, "no animation of the agent"
+    nb.shot("dqn-trained", target=cell)
 
 
 def test_unfilled_lesson02_shows_the_kind_check_message(open_notebook):
