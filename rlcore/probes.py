@@ -156,7 +156,7 @@ def _probe_config(k: int, seed: int, **overrides: Any):
 
     settings = {
         "env_id": probe_env_id(k), "seed": seed, "n_envs": 8, "max_env_steps": 3_000,
-        "eval_every": 3_000, "eval_episodes": 4, "gamma": PROBE_GAMMA, "lr": 1e-2, "lr_end": 5e-4,
+        "eval_every": 3_000, "eval_episodes": 4, "gamma": PROBE_GAMMA, "n_step": 1, "lr": 1e-2, "lr_end": 5e-4,
         "lr_decay_steps": 3_000, "hidden_sizes": (32,), "buffer_size": 1_000, "batch_size": 64,
         "learning_starts": 200, "train_freq": 1, "gradient_steps": 1, "tau": 1.0,
         "target_update_every": 10, "eps_start": 1.0, "eps_end": 0.5, "eps_duration": 3_000,

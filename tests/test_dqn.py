@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from rlcore import dqn_parts
-from rlcore.algos.dqn import Config, LearnerFunctionError, train
+from rlcore.algos.dqn import Config, LearnerFunctionError, NStepWindow, train
 
 SMALL = {"n_envs": 8, "max_env_steps": 3_000, "eval_every": 1_000, "eval_episodes": 5,
          "learning_starts": 500, "eps_duration": 2_000}
@@ -107,11 +107,19 @@ class _Recorder(dqn_parts.ReplayBuffer):
         super().add(obs, actions, rewards, next_obs, dones)
 
 
+def _stored(**config):
+    """Return (obs, rewards, next_obs, dones) of every transition the trainer stored, concatenated."""
+    _Recorder.added = []
+    train(Config(**config), progress=False, ReplayBuffer=_Recorder)
+    rows = _Recorder.added[1:]  # the first add is the trainer's tiny check of the buffer
+    return tuple(np.concatenate([row[i] for row in rows]) for i in range(4))
+
+
 def test_reset_steps_are_not_stored_and_truncation_is_not_done():
     _Recorder.added = []
     train(Config(env_id="rlcore-test/NeverEnds-v0", seed=0, n_envs=3, max_env_steps=600,
                  eval_every=600, eval_episodes=2, learning_starts=100, batch_size=32,
-                 reward_scale=0.5),
+                 reward_scale=0.5, n_step=1),
           progress=False, ReplayBuffer=_Recorder)
     rows = _Recorder.added[1:]  # the first add is the trainer's tiny check of the buffer
     obs = np.concatenate([o for o, _, _, _ in rows])[:, 0]
@@ -128,12 +136,98 @@ def test_reset_steps_are_not_stored_and_truncation_is_not_done():
 def test_terminated_is_stored_as_done():
     _Recorder.added = []
     train(Config(env_id="rlcore/Probe3-v0", seed=0, n_envs=2, max_env_steps=200, eval_every=200,
-                 eval_episodes=2, learning_starts=50, batch_size=16), progress=False,
+                 eval_episodes=2, learning_starts=50, batch_size=16, n_step=1), progress=False,
           ReplayBuffer=_Recorder)
     rows = _Recorder.added[1:]
     obs = np.concatenate([o for o, _, _, _ in rows])[:, 0]
     dones = np.concatenate([d for _, _, _, d in rows]).astype(bool)
     assert np.array_equal(dones, obs == 1.0)  # probe 3 terminates after its second step
+
+
+# --------------------------------------------------------------------- n-step targets
+def test_n_step_transitions_sum_n_rewards_and_skip_the_truncated_tail():
+    gamma, n = 0.9, 3
+    obs, rewards, next_obs, dones = _stored(
+        env_id="rlcore-test/NeverEnds-v0", seed=0, n_envs=3, max_env_steps=600, eval_every=600,
+        eval_episodes=2, learning_starts=100, batch_size=32, reward_scale=0.5, gamma=gamma, n_step=n)
+    obs, next_obs = obs[:, 0], next_obs[:, 0]
+    assert np.all(next_obs == obs + n)  # s_{t+n}: n steps later, never across an episode boundary
+    assert np.allclose(rewards, 0.5 * (1 + gamma + gamma**2))  # R^(n) of reward 1, scaled
+    assert not dones.any()  # truncation still bootstraps
+    assert set(obs.tolist()) == {0.0, 1.0, 2.0}  # starts 3 and 4 have no s_{t+3} before the limit (5)
+    episodes_per_env = 200 // 6  # 5 real steps and 1 auto-reset step each; the 34th is 2 steps old
+    assert len(obs) == 3 * episodes_per_env * 3
+
+
+def test_n_step_at_termination_stores_the_shorter_sums_as_done():
+    gamma = 0.9
+    obs, rewards, _, dones = _stored(
+        env_id="rlcore/Probe3-v0", seed=0, n_envs=2, max_env_steps=200, eval_every=200,
+        eval_episodes=2, learning_starts=50, batch_size=16, gamma=gamma, reward_scale=1.0, n_step=3)
+    obs = obs[:, 0]
+    assert dones.all()  # both starts of the two-step episode see its end within 3 steps
+    assert np.allclose(rewards[obs == 0.0], gamma * 1.0)  # r_0 + gamma r_1 = 0 + gamma
+    assert np.allclose(rewards[obs == 1.0], 1.0)
+    assert (obs == 0.0).sum() == (obs == 1.0).sum() > 0
+
+
+def test_targets_discount_by_gamma_to_the_n():
+    seen = []
+
+    def dqn_targets(rewards, next_q_target, dones, gamma):
+        seen.append(gamma)
+        return dqn_parts.dqn_targets(rewards, next_q_target, dones, gamma)
+
+    train(Config(gamma=0.95, n_step=4, **SMALL), progress=False, dqn_targets=dqn_targets)
+    assert seen[0] == 0.9 and len(seen) > 1  # the trainer's tiny check uses gamma 0.9
+    assert all(g == pytest.approx(0.95**4) for g in seen[1:])
+
+
+def _reference_n_step(n, gamma, obs, actions, rewards, terminated, truncated):
+    """Brute force: every n-step transition of every env, from whole recorded episodes."""
+    out = []
+    n_steps, n_envs = rewards.shape
+    for i in range(n_envs):
+        episode, real = [], True
+        for t in range(n_steps):
+            if not real:  # the auto-reset step after an episode ended
+                real = True
+                continue
+            episode.append(t)
+            end = terminated[t, i] or truncated[t, i]
+            last = t == n_steps - 1
+            if end or last:
+                for k, t0 in enumerate(episode):
+                    window = episode[k:k + n]
+                    if len(window) < n and not (terminated[t, i] and window[-1] == t):
+                        continue  # no s_{t+n} yet (cut by truncation or by the end of the data)
+                    ret = sum(gamma**j * rewards[s, i] for j, s in enumerate(window))
+                    out.append((float(obs[t0, i, 0]), int(actions[t0, i]), round(float(ret), 4),
+                                float(obs[window[-1], i, 0] + 0.5), bool(terminated[window[-1], i])))
+                episode, real = [], not end
+    return sorted(out)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_n_step_window_matches_a_brute_force_reference(seed):
+    rng = np.random.default_rng(seed)
+    n, n_envs, n_steps, gamma = int(rng.integers(1, 5)), 3, 60, float(rng.uniform(0.5, 1.0))
+    obs = rng.normal(size=(n_steps, n_envs, 1)).astype(np.float32)
+    actions = rng.integers(0, 2, size=(n_steps, n_envs))
+    rewards = rng.normal(size=(n_steps, n_envs)).astype(np.float32)
+    ends = rng.random((n_steps, n_envs))
+    terminated, truncated = ends < 0.12, (ends >= 0.12) & (ends < 0.18)
+    window = NStepWindow(n, n_envs, (1,), gamma)
+    was_done, got = np.zeros(n_envs, dtype=bool), []
+    for t in range(n_steps):
+        real = ~was_done
+        for batch in window.push(real, obs[t], actions[t], rewards[t], obs[t] + 0.5,
+                                 terminated[t], truncated[t]):
+            o, a, r, o2, d = batch
+            got += [(float(o[k, 0]), int(a[k]), round(float(r[k]), 4), float(o2[k, 0]), bool(d[k]))
+                    for k in range(len(r))]
+        was_done = real & (terminated[t] | truncated[t])
+    assert sorted(got) == _reference_n_step(n, gamma, obs, actions, rewards, terminated, truncated)
 
 
 # --------------------------------------------------------------------- bad input

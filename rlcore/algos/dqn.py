@@ -13,6 +13,12 @@ What makes it fast on a laptop CPU (CartPole-v1 solved in a few seconds):
 - a small network and large minibatches (512): few, smooth updates (one torch thread);
 - training in phases: every ``train_freq`` vector steps, ``gradient_steps`` updates toward
   targets held fixed for the phase (the target network is copied once per phase);
+- n-step targets (``n_step = 3``): a stored transition sums the next n rewards,
+  R_t^(n) = r_t + gamma r_{t+1} + ... + gamma^(n-1) r_{t+n-1}, and bootstraps from s_{t+n}
+  with gamma^n, so y = R_t^(n) + gamma^n (1 - d) max_a' Q_theta_targ(s_{t+n}, a'). The
+  news that the cart is drifting toward the edge travels back n steps per update instead
+  of one. (The n-1 actions inside the sum were epsilon-greedy, not greedy: a small bias,
+  uncorrected, as in Rainbow; ``n_step = 1`` is the talk's DQN exactly.)
 - rewards scaled so that Q stays near 1 (CartPole's returns reach 100 with gamma = 0.99),
   and a step size annealed so that the greedy policy settles once it balances the pole;
 - the agent kept (evaluated, returned) is a running Polyak average of the online weights,
@@ -22,7 +28,8 @@ Gymnasium 1.x vector envs auto-reset on the step *after* an episode ends ("next-
 autoreset): that step returns the new episode's first observation with reward 0 and
 ignores the action, so it is not a real transition and is never stored. Only
 ``terminated`` (the pole fell) is stored as ``done``; a time-limit ``truncated`` episode
-is not terminal for the MDP, so its last transition still bootstraps from s'.
+is not terminal for the MDP, so its last transition still bootstraps from s'. (With n-step
+targets, the last n-1 steps of a truncated episode have no s_{t+n} and are not stored.)
 
 ``train`` accepts the learner's own exercise functions (lesson 06) in place of the
 reference ones from ``rlcore.dqn_parts``; they are first checked on a tiny batch, and
@@ -65,9 +72,10 @@ class Config:
     stop_on_solve: bool = False  # stop after solving (and ``evals_after_solve`` more evaluations)
     evals_after_solve: int = 5  # evaluations after solving, to see whether the policy stays solved
     gamma: float = 0.99  # discount: failures ~100 steps ahead (drifting off the track) still count
+    n_step: int = 3  # targets sum n rewards before bootstrapping: a failure reaches Q n times faster
     reward_scale: float = 0.01  # CartPole's Q* is near 1 / (1 - gamma) = 100; scaled, Q stays near 1
     lr: float = 2e-3  # Adam step size at the start: large steps while the policy is poor...
-    lr_end: float = 5e-5  # ...annealed linearly to this, so the greedy policy settles once it
+    lr_end: float = 2e-4  # ...annealed linearly to this, so the greedy policy settles once it
     lr_decay_steps: int = 30_000  # balances (DQN's greedy policy keeps oscillating otherwise)
     hidden_sizes: tuple[int, ...] = (64, 64)  # small: plenty for CartPole, and an update is cheap
     buffer_size: int = 100_000  # keeps a whole typical run: early failures stay in the data
@@ -99,7 +107,7 @@ class Config:
                              "(vector_entry_point); use CartPole-v1 or an rlcore probe")
         positive_ints = ["n_envs", "max_env_steps", "eval_every", "eval_episodes", "buffer_size",
                          "batch_size", "train_freq", "gradient_steps", "target_update_every",
-                         "eps_duration", "lr_decay_steps"]
+                         "eps_duration", "lr_decay_steps", "n_step"]
         for name in positive_ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -261,6 +269,48 @@ def _check_parts(parts: dict[str, Any], obs_shape: tuple[int, ...], n_actions: i
             "update_target", "with tau=1.0 must copy the online parameters into the target")
 
 
+class NStepWindow:
+    """Each env's last n real steps, turned into n-step transitions for the replay buffer.
+
+    A transition starting at step t is (s_t, a_t, R_t^(n), s_{t+n}, d) with
+    R_t^(n) = sum_{j<n} gamma^j r_{t+j}. When the episode terminates at step T, the starts
+    t > T - n get the shorter sums R_t = sum_{j <= T-t} gamma^j r_{t+j} and d = 1 (there is
+    nothing to bootstrap from). With n = 1 every transition is (s_t, a_t, r_t, s_{t+1}, d_t).
+    """
+
+    def __init__(self, n: int, n_envs: int, obs_shape: tuple[int, ...], gamma: float) -> None:
+        self.n = n
+        self.obs = np.zeros((n_envs, n, *obs_shape), dtype=np.float32)  # position n-1: newest
+        self.actions = np.zeros((n_envs, n), dtype=np.int64)
+        self.rewards = np.zeros((n_envs, n), dtype=np.float32)
+        self.length = np.zeros(n_envs, dtype=np.int64)  # real steps so far in each env's episode
+        self.discounts = gamma ** np.arange(n, dtype=np.float32)  # 1, gamma, ..., gamma^(n-1)
+
+    def push(self, real: np.ndarray, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+             next_obs: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> list[tuple]:
+        """Record one vector step in the envs where ``real``; return the transitions it completes.
+
+        Each returned item is a batch (obs, actions, returns, next_obs, dones) for ``ReplayBuffer.add``.
+        """
+        n = self.n
+        for history, new in ((self.obs, obs), (self.actions, actions), (self.rewards, rewards)):
+            history[real, :-1] = history[real, 1:]  # shift the window by one step...
+            history[real, -1] = new[real]  # ...and append this step
+        self.length += real
+        done = real & terminated
+        out = []
+        for p in range(n):  # p: the start's position in the window (0 = oldest)
+            # position 0 completes an n-step transition; later positions only at termination
+            emit = real & (self.length >= n - p)
+            if p > 0:
+                emit &= done
+            if emit.any():
+                returns = self.rewards[emit, p:] @ self.discounts[: n - p]
+                out.append((self.obs[emit, p], self.actions[emit, p], returns, next_obs[emit], terminated[emit]))
+        self.length[real & (terminated | truncated)] = 0  # the next step starts a new episode
+        return out
+
+
 def train(
     config: Config,
     callback: Callable[[dict], bool | None] | None = None,
@@ -321,6 +371,7 @@ def train(
 
         live = LiveCurve(target=cfg.target_return, title=f"DQN on {cfg.env_id}")
 
+    window = NStepWindow(cfg.n_step, cfg.n_envs, obs_shape, cfg.gamma)
     obs, _ = envs.reset(seed=cfg.seed)
     was_done = np.zeros(cfg.n_envs, dtype=bool)  # True where this step is an auto-reset step
     env_steps, n_updates, vector_step = 0, 0, 0
@@ -338,8 +389,9 @@ def train(
             actions = _learner_call("epsilon_greedy", parts["epsilon_greedy"], q_values, epsilon, rng)
             next_obs, rewards, terminated, truncated, _ = envs.step(np.asarray(actions))
             real = ~was_done
-            _learner_call("ReplayBuffer.add", buffer.add, obs[real], np.asarray(actions)[real],
-                          rewards[real] * cfg.reward_scale, next_obs[real], terminated[real])
+            for transitions in window.push(real, obs, np.asarray(actions), rewards * cfg.reward_scale,
+                                           next_obs, terminated, truncated):
+                _learner_call("ReplayBuffer.add", buffer.add, *transitions)
             was_done = terminated | truncated
             obs = next_obs
             env_steps += cfg.n_envs
@@ -355,7 +407,7 @@ def train(
                     with torch.no_grad():
                         next_q_target = target_net(batch.next_obs)
                     targets = _learner_call("dqn_targets", parts["dqn_targets"], batch.rewards,
-                                            next_q_target, batch.dones, cfg.gamma)
+                                            next_q_target, batch.dones, cfg.gamma ** cfg.n_step)
                     loss = _learner_call("dqn_loss", parts["dqn_loss"], q_net(batch.obs),
                                          batch.actions, targets)
                     optimizer.zero_grad(set_to_none=True)
