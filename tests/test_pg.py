@@ -192,7 +192,7 @@ def test_learner_function_that_raises_is_named_before_training():
 @pytest.mark.parametrize("bad,message", [
     (lambda logp, w: -(logp * w), "scalar"),
     (lambda logp, w: -(logp.detach() * w).mean(), "no gradient"),
-    (lambda logp, w: float(-(logp * w).mean()), "not a Tensor"),
+    (lambda logp, w: float(-(logp * w).mean().detach()), "not a Tensor"),
 ])
 def test_pg_loss_wrong_outputs_are_explained(bad, message):
     with pytest.raises(LearnerFunctionError, match=f"pg_loss.*{message}"):
