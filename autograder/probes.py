@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["encode", "decode", "PROBES", "probe", "run_probe", "ProbeError"]
+__all__ = ["PROBES", "ProbeError", "decode", "encode", "probe", "run_probe"]
 
 
 class ProbeError(Exception):
@@ -98,7 +99,7 @@ def decode(x: Any) -> Any:
     if "__float__" in x:
         return float(x["__float__"])
     if "__module__" in x:  # a torch.nn module class by name, e.g. nn.ReLU
-        import torch.nn as nn
+        from torch import nn
         return getattr(nn, x["__module__"])
     raise ValueError(f"cannot decode {sorted(x)}")
 

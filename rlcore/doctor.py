@@ -75,6 +75,7 @@ def _torch() -> str:
 
 def _plots() -> str:
     import io
+
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])

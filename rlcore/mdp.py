@@ -15,7 +15,7 @@ import numpy as np
 
 from ._validate import as_float_array, check_positive_int, check_probability
 
-__all__ = ["TabularMDP", "gridworld", "TabularEnv", "ACTION_NAMES", "ACTION_ARROWS"]
+__all__ = ["ACTION_ARROWS", "ACTION_NAMES", "TabularEnv", "TabularMDP", "gridworld"]
 
 ACTION_NAMES = ("north", "south", "east", "west")
 ACTION_ARROWS = ("\u2191", "\u2193", "\u2192", "\u2190")

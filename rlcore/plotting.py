@@ -7,25 +7,24 @@ matplotlib object it made, so lessons and tests can inspect or save it.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
-
 import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validate import as_float_array, check_gamma
-from .mdp import ACTION_ARROWS
 from .returns import reward_to_go
 
 __all__ = [
+    "animate_episode",
+    "animate_frames",
+    "cartpole_frame",
+    "plot_learning_curve",
     "plot_returns",
     "plot_value_grid",
-    "plot_learning_curve",
-    "animate_frames",
-    "animate_episode",
-    "cartpole_frame",
 ]
 
 

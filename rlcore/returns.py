@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 
 from ._validate import as_float_array, check_gamma
 
-__all__ = ["finite_horizon_return", "discounted_return", "reward_to_go", "batch_reward_to_go"]
+__all__ = ["batch_reward_to_go", "discounted_return", "finite_horizon_return", "reward_to_go"]
 
 
 def finite_horizon_return(rewards: ArrayLike) -> float:

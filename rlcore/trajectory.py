@@ -11,15 +11,16 @@ The agent-environment loop of the talk, in Gymnasium's API:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ._validate import check_gamma, check_positive_int
 from .returns import discounted_return
 
-__all__ = ["Trajectory", "rollout", "estimate_return"]
+__all__ = ["Trajectory", "estimate_return", "rollout"]
 
 Policy = Callable[[Any], Any]
 

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import nbformat
-
 from gradelib import ROOT, lesson_path
 
 A = "02-trajectories-and-returns"

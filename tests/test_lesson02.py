@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import gradelib
 import numpy as np
 import pytest
 
@@ -11,8 +12,6 @@ import rlcore
 from autograder.hidden import Mistake, run_hidden
 from rlcore.check import CheckFailed
 from rlcore.check import lesson02 as checks
-
-import gradelib
 
 A = "02-trajectories-and-returns"
 NAMES = ["finite_horizon_return", "discounted_return", "reward_to_go", "rollout", "estimate_return"]

@@ -7,8 +7,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from rlcore import TabularEnv, doctor, gridworld, rollout  # noqa: E402
-from rlcore.plotting import animate_episode, plot_returns, plot_value_grid  # noqa: E402
+from rlcore import TabularEnv, doctor, gridworld, rollout
+from rlcore.plotting import animate_episode, plot_returns, plot_value_grid
 
 
 def test_plot_returns_draws_reward_to_go():

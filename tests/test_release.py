@@ -7,10 +7,10 @@ import shutil
 
 import nbformat
 import pytest
+from gradelib import ROOT
 
 from autograder.notebook import assignments
 from autograder.release import release
-from gradelib import ROOT
 
 ASSIGNMENTS = assignments()
 

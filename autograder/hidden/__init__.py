@@ -16,15 +16,26 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .. import probes
 
-__all__ = ["Case", "Mistake", "exercise", "EXERCISES", "run_hidden", "cases_for", "obs_array",
-           "expect_close", "load_all", "call_case"]
+__all__ = [
+    "EXERCISES",
+    "Case",
+    "Mistake",
+    "call_case",
+    "cases_for",
+    "exercise",
+    "expect_close",
+    "load_all",
+    "obs_array",
+    "run_hidden",
+]
 
 LESSON_MODULES = ["lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07"]
 

@@ -19,11 +19,10 @@ import numpy as np
 
 from rlcore import returns as R
 from rlcore import trajectory as T
-from ..probes import make_env as env_from_spec
-from ..probes import make_policy as policy_from_spec
-
 from rlcore.check import fmt
 
+from ..probes import make_env as env_from_spec
+from ..probes import make_policy as policy_from_spec
 from . import Case, Mistake, call_case, exercise, expect_close, obs_array
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-__all__ = ["set_threads", "seed_everything", "evaluate", "greedy_actions"]
+__all__ = ["evaluate", "greedy_actions", "seed_everything", "set_threads"]
 
 
 def set_threads(n: int | None = None) -> int:

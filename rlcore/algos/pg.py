@@ -40,8 +40,8 @@ from torch import nn
 
 from .. import pg_math
 from .. import returns as ref_returns
-from ..nets import mlp
 from .._validate import check_gamma, check_positive_int
+from ..nets import mlp
 from .common import evaluate, greedy_actions, seed_everything, set_threads
 
 __all__ = ["Config", "LearnerFunctionError", "Result", "make_policy", "train"]

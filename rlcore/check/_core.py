@@ -9,11 +9,12 @@ one short line.
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["CheckFailed", "Checker", "fmt", "to_numpy", "close"]
+__all__ = ["CheckFailed", "Checker", "close", "fmt", "to_numpy"]
 
 RTOL, ATOL = 1e-5, 1e-6
 

@@ -12,11 +12,11 @@ from ..mdp import TabularEnv, gridworld
 from ._core import Checker, fmt, run_check
 
 __all__ = [
-    "check_finite_horizon_return",
     "check_discounted_return",
+    "check_estimate_return",
+    "check_finite_horizon_return",
     "check_reward_to_go",
     "check_rollout",
-    "check_estimate_return",
 ]
 
 
@@ -81,7 +81,7 @@ def check_rollout(fn: Any) -> None:
 
     def body(c: Checker) -> None:
         env = TabularEnv(gridworld(), start_state=0)
-        east = lambda s: 2  # noqa: E731 - tiny policy
+        east = lambda s: 2
         traj = c.call(env, east, max_steps=4, seed=0)
         for field in ("observations", "actions", "rewards", "terminated", "truncated"):
             c.expect(hasattr(traj, field), type(traj).__name__, f"an object with .{field}",
@@ -97,7 +97,7 @@ def check_rollout(fn: Any) -> None:
                  "truncated=True, terminated=False",
                  "stopping because of max_steps counts as truncation.", what="max_steps=4 reached")
         cart = gym.make("CartPole-v1")
-        lean = lambda o: 0  # noqa: E731 - always push left: falls quickly
+        lean = lambda o: 0
         traj = c.call(cart, lean, max_steps=500, seed=3)
         expected = ref_traj.rollout(cart, lean, max_steps=500, seed=3)
         c.expect(len(traj.rewards) == len(expected), _show(traj), _show(expected),
@@ -121,7 +121,7 @@ def check_estimate_return(fn: Any) -> None:
         c.expect_close(got, 0.0 + 0.5 * 10 + 0.0, "average the *discounted* returns of the episodes.",
                        what="every episode: 0 + 0.5*10 + 0.25*0")
         cart = gym.make("CartPole-v1")
-        pol = lambda o: int(o[2] > 0)  # noqa: E731 - push toward the lean
+        pol = lambda o: int(o[2] > 0)
         got = c.call(cart, pol, n_episodes=5, gamma=0.99, seed=1)
         expected = ref_traj.estimate_return(cart, pol, n_episodes=5, gamma=0.99, seed=1)
         same_seed = np.mean([ref_traj.estimate_return(cart, pol, 1, 0.99, seed=1)])
