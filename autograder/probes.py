@@ -154,7 +154,7 @@ def _call(target: Any, payload: dict) -> Any:
 @probe("call")
 def _probe_call(target: Any, **payload: Any) -> Any:
     """Call target(*args, **kwargs) and observe the result (and, optionally, input grads)."""
-    out, args, kwargs = _call(target, payload)
+    out, args, _kwargs = _call(target, payload)
     obs = {"out": encode(out)}
     if payload.get("backward"):
         import torch

@@ -135,7 +135,7 @@ class _Cgroups:
         if os.geteuid() != 0:
             return
         try:
-            mine = dict(ln.strip().split(":", 2)[1:] for ln in open("/proc/self/cgroup"))
+            mine = dict(ln.strip().split(":", 2)[1:] for ln in open("/proc/self/cgroup"))  # noqa: SIM115
         except (OSError, ValueError):
             return
         for ctl in ("memory", "pids"):
@@ -219,7 +219,7 @@ class Worker:
         child.set_inheritable(True)
         args = ["--control", str(child.fileno()), "--preload", ",".join(self.preload),
                 "--max-threads", str(MAX_THREADS)]
-        self._err = tempfile.TemporaryFile("w+b")
+        self._err = tempfile.TemporaryFile("w+b")  # noqa: SIM115 - read back after the child exits
         env, cwd = None, None
         if self.sandbox:
             uid = sandbox_uid() if os.geteuid() == 0 else None

@@ -29,9 +29,9 @@ def as_float_array(x: Any, name: str, ndim: int | None = None, allow_empty: bool
 
 def check_gamma(gamma: Any, name: str = "gamma") -> float:
     """Return ``gamma`` as a float after checking it lies in [0, 1]."""
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
-        if not (isinstance(gamma, np.ndarray) and gamma.ndim == 0):
-            raise TypeError(f"{name} must be a real number in [0, 1], got {type(gamma).__name__}")
+    if (isinstance(gamma, bool) or not isinstance(gamma, numbers.Real)) and not (
+            isinstance(gamma, np.ndarray) and gamma.ndim == 0):
+        raise TypeError(f"{name} must be a real number in [0, 1], got {type(gamma).__name__}")
     g = float(gamma)
     if not (0.0 <= g <= 1.0):
         raise ValueError(f"{name} must lie in [0, 1], got {g}")

@@ -25,7 +25,7 @@ def _check(label: str, fn) -> tuple[bool, str]:
 
 
 def _python() -> str:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - doctor runs before anything else can fail
         raise RuntimeError(f"Python {platform.python_version()} is too old; the course needs 3.10+")
     return platform.python_version()
 
@@ -60,7 +60,7 @@ def _gym() -> str:
     import gymnasium as gym
     env = gym.make("CartPole-v1")
     obs, _ = env.reset(seed=0)
-    obs, r, term, trunc, _ = env.step(env.action_space.sample())
+    obs = env.step(env.action_space.sample())[0]
     return f"CartPole-v1 steps (obs shape {obs.shape})"
 
 

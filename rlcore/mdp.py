@@ -8,7 +8,7 @@ the expected reward. A policy is pi[s, a] = pi(a | s).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -115,7 +115,7 @@ class TabularEnv(gym.Env):
     ``render()`` returns an RGB image of the grid (for grid-shaped MDPs).
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(
         self,

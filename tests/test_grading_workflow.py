@@ -57,12 +57,12 @@ def course(tmp_path_factory):
     log = []
     for source in (hand_ins, canvas):
         proc = subprocess.run([sys.executable, "-m", "autograder", "--grading", str(grading), "collect",
-                               str(source)], capture_output=True, text=True, timeout=600)
+                               str(source)], capture_output=True, check=False, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr
         log.append(proc.stdout)
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "autograder", "--grading", str(grading), "grade",
-                           "--timeout", "15", "--jobs", "2"], capture_output=True, text=True, timeout=900)
+                           "--timeout", "15", "--jobs", "2"], capture_output=True, check=False, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     return {"roster": roster, "grading": grading, "collect": "\n".join(log), "grade": proc.stdout,
             "hand_ins": hand_ins, "seconds": time.monotonic() - start}
@@ -200,7 +200,7 @@ def test_no_sandbox_stops_with_a_clear_error_when_bwrap_is_missing(course, tmp_p
     (grading / "submitted" / "x" / A / f"{A}.ipynb").write_bytes(
         (course["grading"] / "submitted" / "student00" / A / f"{A}.ipynb").read_bytes())
     proc = subprocess.run([sys.executable, "-m", "autograder", "--grading", str(grading), "grade"],
-                          capture_output=True, text=True, env=env, timeout=600)
+                          capture_output=True, check=False, text=True, env=env, timeout=600)
     assert proc.returncode == 3
     assert "bubblewrap" in proc.stderr and "--no-sandbox" in proc.stderr
     assert not (grading / "results").exists()

@@ -162,7 +162,7 @@ def _make_envs(env_id: str, n_envs: int) -> gym.vector.VectorEnv:
     envs = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode=mode)
     if not isinstance(envs.single_action_space, gym.spaces.Discrete):
         envs.close()
-        raise ValueError(f"Config.env_id: {env_id!r} has {envs.single_action_space}; "
+        raise ValueError(f"Config.env_id: {env_id!r} has {envs.single_action_space}; "  # noqa: TRY004
                          "this trainer needs Discrete actions")
     if not (isinstance(envs.single_observation_space, gym.spaces.Box)
             and len(envs.single_observation_space.shape) == 1):
