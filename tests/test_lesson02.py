@@ -133,6 +133,20 @@ MUTANTS = {
             return Trajectory(observations=np.array(O), actions=np.array(A), rewards=np.array(R),
                               terminated=term, truncated=trunc)
         """),
+        textwrap.dedent("""
+        def rollout(env, policy, max_steps=1000, seed=None):
+            obs, _ = env.reset(seed=seed)
+            O, A, R = [], [], []
+            for _ in range(max_steps):
+                a = policy(obs)
+                O.append(obs); A.append(a)
+                obs, r, term, trunc, _ = env.step(a)
+                R.append(r)
+                if term:  # forgets the env's time limit
+                    break
+            return Trajectory(observations=np.array(O), actions=np.array(A), rewards=np.array(R),
+                              terminated=term, truncated=not term)
+        """),
     ],
     "estimate_return": [
         textwrap.dedent("""
@@ -174,13 +188,22 @@ def test_hidden_tests_pass_alternative_style(name):
         run_hidden(name, _define(ALTERNATIVES[name], name), seed=seed, verbose=False)
 
 
-@pytest.mark.parametrize("name,index", [(n, i) for n in NAMES for i in range(3)])
+@pytest.mark.parametrize("name,index", [(n, i) for n in NAMES for i in range(len(MUTANTS[n]))])
 def test_hidden_tests_catch_mutant_with_named_message(name, index):
     fn = _define(MUTANTS[name][index], name)
     for seed in range(3):  # every seed must catch it, not just a lucky one
         with pytest.raises(Mistake) as err:
             run_hidden(name, fn, seed=seed, verbose=False)
         assert name in str(err.value)
+
+
+def test_rollout_that_ignores_the_env_time_limit_is_caught_on_every_seed_and_named(capsys):
+    fn = _define(MUTANTS["rollout"][3], "rollout")
+    for seed in range(20):
+        with pytest.raises(Mistake, match="time limit ended the episode"):
+            run_hidden("rollout", fn, seed=seed, verbose=False)
+    with pytest.raises(CheckFailed, match="max_episode_steps=3"):
+        checks.check_rollout(fn)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -234,3 +257,36 @@ def test_grades_alternatives_full_marks(tmp_path):
 @pytest.mark.parametrize("index", range(3))
 def test_grades_mutants_below_full(index, tmp_path):
     gradelib.assert_mutants_graded_below_full(A, {n: MUTANTS[n][index] for n in NAMES}, tmp_path)
+
+
+def test_estimate_return_is_graded_with_rlcore_helpers_not_the_learners():
+    """A mistake in rollout or discounted_return is charged once: estimate_return still passes."""
+    source = """
+def estimate_return(env, policy, n_episodes, gamma=1.0, seed=0):
+    rets = [discounted_return(rollout(env, policy, seed=seed if i == 0 else None).rewards, gamma)
+            for i in range(n_episodes)]
+    return float(np.mean(rets))
+"""
+    broken_rollout = _define(MUTANTS["rollout"][3], "rollout")  # ignores the env's time limit
+    broken_return = _define(MUTANTS["discounted_return"][0], "discounted_return")
+    fn = gradelib.define(source, "estimate_return", {**NS, "rollout": broken_rollout,
+                                                     "discounted_return": broken_return})
+    for seed in range(3):
+        run_hidden("estimate_return", fn, seed=seed, verbose=False)
+    assert fn.__globals__["rollout"] is broken_rollout  # the learner's namespace is restored
+
+
+def test_visible_estimate_return_check_points_at_a_broken_rollout(capsys):
+    source = """
+def estimate_return(env, policy, n_episodes, gamma=1.0, seed=0):
+    rets = [discounted_return(rollout(env, policy, seed=seed if i == 0 else None).rewards, gamma)
+            for i in range(n_episodes)]
+    return float(np.mean(rets))
+"""
+    broken = _define(MUTANTS["rollout"][3], "rollout")  # ignores the env's time limit
+    fn = gradelib.define(source, "estimate_return", {**NS, "rollout": broken})
+    with pytest.raises(CheckFailed, match=r"note: estimate_return calls your `rollout`, which does"):
+        checks.check_estimate_return(fn)
+    capsys.readouterr()  # the failure printed above
+    checks.check_estimate_return(gradelib.define(source, "estimate_return", NS))
+    assert "note:" not in capsys.readouterr().out

@@ -21,11 +21,12 @@ def _right(name: str) -> str:
 
 
 def _variants(name: str) -> list:
-    """Ways a learner may write the right answer: case, spaces, separators, order, a list."""
+    """Ways a learner may write the right answer: case, spaces, separators, order, a list, a set."""
     r = _right(name)
-    out = [r, r.upper(), f"  {r} ", f"{r})", f"({r})", f"{r}."]
+    out = [r, r.upper(), f"  {r} ", f"{r})", f"({r})", f"{r}.", {r}, frozenset(r)]
     if len(r) > 1:
-        out += [r[::-1], ", ".join(r), " and ".join(r.upper()), list(r), tuple(r[::-1]), r + r[0]]
+        out += [r[::-1], ", ".join(r), " and ".join(r.upper()), list(r), tuple(r[::-1]), set(r),
+                r + r[0]]
     return out
 
 
@@ -134,9 +135,10 @@ def test_grades_filled_in_full_and_released_zero(tmp_path):
 
 @pytest.mark.slow
 def test_grades_other_forms_full_and_mutants_zero(tmp_path):
-    forms = {n: f"{n} = {_variants(n)[-1]!r}\n" for n in NAMES}
-    result = gradelib.grade(gradelib.with_answers(A, forms, tmpdir=tmp_path / "forms"))
-    assert result["score"] == result["max_score"], result
+    for k, pick in enumerate([-1, 6]):  # "bdb" or "b)"; {"b", "d"} or {"b"}
+        forms = {n: f"{n} = {_variants(n)[pick]!r}\n" for n in NAMES}
+        result = gradelib.grade(gradelib.with_answers(A, forms, tmpdir=tmp_path / f"forms{k}"))
+        assert result["score"] == result["max_score"], (forms, result)
     for k in range(3):  # three mutants per question: wrong option, malformed, wrong number of options
         answers = {n: f"{n} = {_wrong(n)[[0, 2, -1][k]]!r}\n" for n in NAMES}
         gradelib.assert_mutants_graded_below_full(A, answers, tmp_path / f"m{k}")

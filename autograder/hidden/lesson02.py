@@ -10,7 +10,8 @@ reward_to_go: forward cumulative sum, G_t without r_t (off by one), discount mea
 rollout: stores the next observation instead of the current one, does not stop at the end
   of the episode, max_steps off by one, wrong truncated/terminated flags, ignores seed.
 estimate_return: reseeds every episode, ignores gamma, sums instead of averaging,
-  one episode too few or too many.
+  one episode too few or too many. It is graded with rlcore's rollout and discounted_return
+  in place of the learner's, so a mistake in those is charged once, to its own exercise.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from rlcore.check import fmt
 from ..probes import make_env as env_from_spec
 from ..probes import make_policy as policy_from_spec
 from . import Case, Mistake, call_case, exercise, expect_close, obs_array
+
+# estimate_return calls the learner's rollout and discounted_return: grade it with the references
+REFERENCE_HELPERS = {"rollout": "rlcore.trajectory:rollout",
+                     "discounted_return": "rlcore.returns:discounted_return"}
 
 
 def _rewards(rng: np.random.Generator, lo: int = 1, hi: int = 25) -> np.ndarray:
@@ -109,14 +114,21 @@ def reward_to_go(rng: np.random.Generator) -> list[Case]:
 def _rollout_cases(rng: np.random.Generator) -> list[tuple[dict, dict, int, int]]:
     """(env spec, policy spec, max_steps, seed) for gridworld and CartPole episodes."""
     out = []
-    for _ in range(2):
+    # the gridworld never terminates: one episode ends at max_steps, one at the env's time limit
+    for limited_by in ("max_steps", "time limit"):
+        limit = int(rng.integers(15, 40))
         env = {"kind": "gridworld", "slip": float(np.round(rng.uniform(0, 0.5), 3)),
-               "start_state": None, "max_episode_steps": int(rng.integers(15, 40))}
+               "start_state": None, "max_episode_steps": limit}
         pol = {"kind": "table", "table": rng.integers(0, 4, size=25).tolist()}
-        out.append((env, pol, int(rng.integers(5, 60)), int(rng.integers(0, 10_000))))
-    # CartPole: one long-lived linear policy capped by max_steps, one that falls quickly
+        max_steps = int(rng.integers(5, limit) if limited_by == "max_steps" else rng.integers(limit + 1, 80))
+        out.append((env, pol, max_steps, int(rng.integers(0, 10_000))))
+    # CartPole: a long-lived linear policy stopped by max_steps, the same one stopped by a short
+    # time limit (gym.make(..., max_episode_steps)), and one that falls quickly
     good = {"kind": "linear", "w": [0.0, 0.0, 1.0, 0.5 + rng.uniform(0, 0.2)]}
     out.append(({"kind": "gym", "id": "CartPole-v1"}, good, int(rng.integers(30, 80)), int(rng.integers(10_000))))
+    limit = int(rng.integers(20, 60))
+    out.append(({"kind": "gym", "id": "CartPole-v1", "kwargs": {"max_episode_steps": limit}}, good,
+                int(rng.integers(limit + 1, 120)), int(rng.integers(10_000))))
     bad = {"kind": "linear", "w": rng.normal(0, 0.05, size=4).tolist(), "b": 0.3}
     out.append(({"kind": "gym", "id": "CartPole-v1"}, bad, 500, int(rng.integers(10_000))))
     return out
@@ -149,6 +161,10 @@ def rollout(rng: np.random.Generator) -> list[Case]:
                     why = f"max_steps is off by one: at most max_steps={max_steps} actions are taken"
                 elif ref.terminated and n > n_ref:
                     why = "the loop did not stop when env.step said terminated"
+                elif ref.truncated and n > n_ref and n_ref < max_steps:
+                    why = (f"the environment's time limit ended the episode after {n_ref} steps "
+                           "(env.step returned truncated=True) but the loop went on: stop when "
+                           "terminated or truncated")
                 else:
                     why = ("stop at termination, truncation or max_steps, and pass seed to the "
                            "first env.reset(seed=seed)")
@@ -219,5 +235,6 @@ def estimate_return(rng: np.random.Generator) -> list[Case]:
                          hint="J_hat = (1/n) sum_i R(tau_i) with R(tau_i) = sum_t gamma**t r_t.")
         cases.append(call_case("estimate_return", [{"__env__": env_spec}, {"__policy__": pol_spec}],
                                {"n_episodes": n, "gamma": g, "seed": seed}, judge=judge,
-                               desc=f"<{name} env>, <policy>, n_episodes={n}, gamma={g}, seed={seed}"))
+                               desc=f"<{name} env>, <policy>, n_episodes={n}, gamma={g}, seed={seed}",
+                               reference_helpers=REFERENCE_HELPERS))
     return cases

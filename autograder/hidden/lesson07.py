@@ -30,10 +30,24 @@ QUIZ: dict[str, tuple[str, str, bool, str]] = {
 
 
 def _plain(out: Any) -> Any:
-    """The observed value as plain Python (tuples arrive tagged)."""
-    if isinstance(out, dict) and "__tuple__" in out:
-        return [_plain(v) for v in out["__tuple__"]]
+    """The observed value as plain Python (tuples and sets arrive tagged, other objects by type)."""
+    if isinstance(out, dict):
+        for tag in ("__tuple__", "__set__"):
+            if tag in out:
+                return [_plain(v) for v in out[tag]]
+        if "__repr__" in out:
+            return _Named(out["__repr__"])
     return out
+
+
+class _Named:
+    """Stands for an object the sandbox could only describe by its type (shown as <a set>)."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<a {self.type_name}>"
 
 
 def _judge(name: str) -> Any:

@@ -70,10 +70,11 @@ class Checker:
         c.done()                                  # prints the success line
     """
 
-    def __init__(self, name: str, fn: Any) -> None:
+    def __init__(self, name: str, fn: Any, note: str = "") -> None:
         self.name = name
         self.fn = fn
         self.n = 0
+        self.note = note  # added to any failure (e.g. "your rollout, which it calls, is broken")
         self._call = name + "(...)"
         if not callable(fn):
             self.fail(
@@ -112,6 +113,8 @@ class Checker:
         text = f"\u2717 {self.name}: {message}"
         if hint:
             text += f"\n  hint: {hint}"
+        if self.note:
+            text += f"\n  note: {self.note}"
         print(text)
         raise CheckFailed(text)
 
@@ -152,9 +155,41 @@ class Checker:
         print(msg)
 
 
-def run_check(name: str, fn: Any, body: Callable[[Checker], None], extra: str = "") -> None:
-    """Run ``body`` against a fresh ``Checker`` and print the success line."""
+def broken_helpers(fn: Any, helpers: dict[str, Callable[[Any], bool]]) -> list[str]:
+    """Return the names in ``helpers`` that ``fn``'s module defines and that fail their quick test.
+
+    helpers maps an exercise ``fn`` may call (``"rollout"``) to a test of it (True when right);
+    an exception in the test counts as a failure.
+    """
+    namespace = getattr(fn, "__globals__", None) or {}
+    broken = []
+    for name, works in helpers.items():
+        helper = namespace.get(name)
+        if callable(helper):
+            try:
+                ok = bool(works(helper))
+            except Exception:  # noqa: BLE001 - a helper that raises is broken
+                ok = False
+            if not ok:
+                broken.append(name)
+    return broken
+
+
+def run_check(name: str, fn: Any, body: Callable[[Checker], None], extra: str = "",
+              helpers: dict[str, Callable[[Any], bool]] | None = None) -> None:
+    """Run ``body`` against a fresh ``Checker`` and print the success line.
+
+    helpers: exercises ``fn`` may call, each with a quick test; when one of the learner's is
+    broken, a failure says so (fix that one first) instead of blaming ``fn`` alone.
+    """
     __tracebackhide__ = True
-    c = Checker(name, fn)
+    broken = broken_helpers(fn, helpers) if helpers and callable(fn) else []
+    note = ""
+    if broken:
+        names = " and ".join(f"`{b}`" for b in broken)
+        note = (f"{name} calls your {names}, which {'does' if len(broken) == 1 else 'do'} not "
+                f"give the right result yet: fix {'it' if len(broken) == 1 else 'them'} first "
+                f"(see {'its' if len(broken) == 1 else 'their'} own check above).")
+    c = Checker(name, fn, note=note)
     body(c)
     c.done(extra)

@@ -96,6 +96,13 @@ def check_rollout(fn: Any) -> None:
         c.expect(bool(traj.truncated) and not bool(traj.terminated), _show(traj),
                  "truncated=True, terminated=False",
                  "stopping because of max_steps counts as truncation.", what="max_steps=4 reached")
+        limited = TabularEnv(gridworld(), start_state=0, max_episode_steps=3)
+        traj = c.call(limited, east, max_steps=10, seed=0)
+        c.expect(len(traj.rewards) == 3 and bool(traj.truncated) and not bool(traj.terminated),
+                 _show(traj), "T=3, terminated=False, truncated=True",
+                 "the environment's time limit (max_episode_steps=3) ended the episode: the third "
+                 "env.step returned truncated=True. Stop when terminated or truncated.",
+                 what="an env time limit of 3 steps, max_steps=10")
         cart = gym.make("CartPole-v1")
         lean = lambda o: 0
         traj = c.call(cart, lean, max_steps=500, seed=3)
@@ -131,4 +138,21 @@ def check_estimate_return(fn: Any) -> None:
                     "Seed only the first one.")
         c.expect_close(got, expected, hint, what="mean discounted return of 5 episodes", rtol=1e-6)
 
-    run_check("estimate_return", fn, body)
+    run_check("estimate_return", fn, body, helpers={"rollout": _rollout_works,
+                                                    "discounted_return": _discounted_return_works})
+
+
+def _rollout_works(rollout: Any) -> bool:
+    """A quick test of a learner's rollout: a time limit of 3 steps, max_steps 10."""
+    env = TabularEnv(gridworld(), start_state=0, max_episode_steps=3)
+    got = rollout(env, lambda s: 2, max_steps=10, seed=0)
+    expected = ref_traj.rollout(TabularEnv(gridworld(), start_state=0, max_episode_steps=3),
+                                lambda s: 2, max_steps=10, seed=0)
+    return (len(got.rewards) == len(expected.rewards)
+            and np.allclose(np.asarray(got.rewards, dtype=float), expected.rewards)
+            and np.allclose(np.asarray(got.observations, dtype=float), expected.observations))
+
+
+def _discounted_return_works(discounted_return: Any) -> bool:
+    """A quick test of a learner's discounted_return: 1 + 0.5 * 2 + 0.25 * 3 = 2.75."""
+    return bool(np.isclose(float(np.asarray(discounted_return([1.0, 2.0, 3.0], 0.5))), 2.75))

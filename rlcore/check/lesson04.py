@@ -185,7 +185,16 @@ def check_value_iteration(fn: Any) -> None:
         c.expect_close(Q.max(axis=1), V, "V*(s) = max_a Q*(s, a) must hold for what you return.",
                        what="max_a Q*(s, a) = V*(s)")
 
-    run_check("value_iteration", fn, body, extra="Your V* matches figure 3.5.")
+    run_check("value_iteration", fn, body, extra="Your V* matches figure 3.5.",
+              helpers={"q_from_v": _q_from_v_works})
+
+
+def _q_from_v_works(q_from_v: Any) -> bool:
+    """A quick test of a learner's q_from_v on the gridworld with a made-up V."""
+    mdp = gridworld()
+    V = np.linspace(-1.0, 2.0, mdp.P.shape[0])
+    return close(np.asarray(q_from_v(mdp.P, mdp.R, V, 0.9), dtype=float),
+                 ref.q_from_v(mdp.P, mdp.R, V, 0.9))
 
 
 def check_greedy_policy(fn: Any) -> None:

@@ -23,7 +23,7 @@ def parse_choice(answer: Any) -> str | None:
     Accepts "b", " B ", "b)", "a, c", "c a", "AC", and lists or tuples of letters. Returns
     None for anything else (numbers, None, words).
     """
-    if isinstance(answer, (list, tuple, set)):
+    if isinstance(answer, (list, tuple, set, frozenset)):
         if not all(isinstance(x, str) for x in answer):
             return None
         answer = " ".join(answer)
