@@ -290,3 +290,12 @@ def estimate_return(env, policy, n_episodes, gamma=1.0, seed=0):
     capsys.readouterr()  # the failure printed above
     checks.check_estimate_return(gradelib.define(source, "estimate_return", NS))
     assert "note:" not in capsys.readouterr().out
+
+
+def test_visible_check_messages_name_objects_by_type_not_address():
+    broken = _define(MUTANTS["rollout"][3], "rollout")
+    with pytest.raises(CheckFailed) as err:
+        checks.check_rollout(broken)
+    text = str(err.value)
+    assert "rollout(<TabularEnv>, <a lambda>, max_steps=10, seed=0)" in text, text
+    assert " object at 0x" not in text

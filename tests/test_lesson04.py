@@ -460,3 +460,12 @@ def value_iteration(P, R, gamma, tol=1e-10):
     good = gradelib.define(source, "value_iteration", {"np": np, "q_from_v": ref.q_from_v})
     checks.check_value_iteration(good)
     assert "note:" not in capsys.readouterr().out
+
+
+def test_visible_value_iteration_check_names_a_swapped_v_and_q():
+    def value_iteration(P, R, gamma, tol=1e-10):
+        V, Q = ref.value_iteration(P, R, gamma, tol)
+        return Q, V
+
+    with pytest.raises(CheckFailed, match=r"you returned \(Q, V\)"):
+        checks.check_value_iteration(value_iteration)

@@ -41,8 +41,13 @@ def fmt(x: Any, limit: int = 160) -> str:
         s = f"array({body}, shape={x.shape})" if x.ndim else f"{x.item()!r}"
     elif isinstance(x, float):
         s = f"{x:.6g}"
+    elif callable(x) and getattr(x, "__name__", None) and not isinstance(x, type):
+        name = x.__name__
+        s = "<a lambda>" if name == "<lambda>" else f"<function {name}>"
     else:
         s = repr(x)
+        if " object at 0x" in s:  # the default repr says nothing useful: show the type
+            s = f"<{type(x).__name__}>"
     s = " ".join(s.split())
     return s if len(s) <= limit else s[: limit - 3] + "..."
 

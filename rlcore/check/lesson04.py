@@ -163,6 +163,9 @@ def check_value_iteration(fn: Any) -> None:
         out = c.call(P3, R3, 0.5)
         c.expect(isinstance(out, tuple) and len(out) == 2, type(out).__name__, "a tuple (V, Q)",
                  "return both: `return V, Q`.")
+        shapes = tuple(np.shape(x) for x in out)
+        c.expect(shapes != ((3, 1), (3,)), f"shapes {shapes}", "V of shape (3,), then Q of shape (3, 1)",
+                 "you returned (Q, V): return them in the order (V, Q).", what="the order of (V, Q)")
         c.expect_close(np.asarray(out[0], dtype=float), np.array([0.5, 1.0, 0.0]),
                        "one action per state, so V* is that action's value: V(1) = 1, V(0) = 0 + "
                        "gamma V(1) = 0.5. Did you multiply V(s') by gamma?",
