@@ -28,7 +28,7 @@ def check_two_layer_net(fn: Any) -> None:
                 "rows are inputs write torch.tanh(x @ W1.T + b1) @ W2.T + b2. If you got 3.5 you "
                 "used no tanh (or ReLU); 1.7256 means b2 is missing.")
         got = c.call(x, W1, b1, W2, b2)
-        c.expect_close(got, torch.tensor([[math.tanh(1) + math.tanh(2) + 0.5]]),
+        c.expect_close(got, torch.tensor([[math.tanh(1) + math.tanh(2) + 0.5]], dtype=torch.float64),
                        hint, what="tanh(1) + tanh(2) + tanh(0) + 0.5")
         c.expect(getattr(got, "dtype", None) == torch.float64, getattr(got, "dtype", type(got)),
                  torch.float64, "keep the inputs' dtype (float64 here): no .float() or new tensors.")

@@ -88,7 +88,7 @@ def check_gaussian_log_prob(fn: Any) -> None:
         log_std = torch.tensor([0.0, math.log(2.0)], dtype=torch.float64)
         exp = -0.5 * 1.0 - 0.5 * (2.0 / 2.0) ** 2 - math.log(2.0) - 2 * _HALF_LOG_2PI
         got = c.call(x, mu, log_std)
-        c.expect_close(got, torch.tensor([exp]),
+        c.expect_close(got, torch.tensor([exp], dtype=torch.float64),
                        hint + " Sum over the action dimensions: one number per row.",
                        what="x=[1, 2], sigma=[1, 2]: -0.5 - 0.5 - log 2 - log(2 pi)")
         c.expect(getattr(got, "dtype", None) == torch.float64, getattr(got, "dtype", type(got)),
