@@ -112,6 +112,41 @@ def _buffer(write: str = _WRAP, sample: str = _RANDOM, idx_a: str = "idx", idx_r
             .replace("{IDX_A}", idx_a).replace("{IDX_R}", idx_r))
 
 
+# a buffer that writes a batch as one slice; {NO_ROOM} handles a batch that does not fit at the end
+_SLICED = """
+class ReplayBuffer:
+    def __init__(self, capacity, obs_shape, seed=None):
+        shape = (obs_shape,) if isinstance(obs_shape, int) else tuple(obs_shape)
+        self.capacity, self.pos, self.size = capacity, 0, 0
+        self.obs = np.zeros((capacity, *shape), np.float32)
+        self.next_obs = np.zeros((capacity, *shape), np.float32)
+        self.actions = np.zeros(capacity, np.int64)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.dones = np.zeros(capacity, np.float32)
+        self.rng = np.random.default_rng(seed)
+
+    def add(self, obs, actions, rewards, next_obs, dones):
+        n = len(actions)
+        if self.pos + n > self.capacity:
+            {NO_ROOM}
+        s = slice(self.pos, self.pos + n)
+        self.obs[s], self.actions[s], self.rewards[s] = obs, actions, rewards
+        self.next_obs[s], self.dones[s] = next_obs, dones
+        self.pos = (self.pos + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, batch_size):
+        if self.size == 0:
+            raise ValueError("empty")
+        idx = self.rng.integers(0, self.size, size=batch_size)
+        return Batch(torch.from_numpy(self.obs[idx]), torch.from_numpy(self.actions[idx]),
+                     torch.from_numpy(self.rewards[idx]), torch.from_numpy(self.next_obs[idx]),
+                     torch.from_numpy(self.dones[idx]))
+
+    def __len__(self):
+        return self.size
+"""
+
 # Realistic mistakes: at least three per exercise, each must fail the hidden tests.
 MUTANTS = {
     "ReplayBuffer": [
@@ -129,6 +164,15 @@ MUTANTS = {
                        "idx2 = self.rng.integers(0, self.size, size=batch_size)", idx_r="idx2"),
         # no wrap-around at all: IndexError once full
         _buffer(write="j = self.pos; self.pos += 1; self.size = min(self.size + 1, self.capacity)"),
+        # a new generator from the seed on every call: the same indices every time
+        _buffer(sample="idx = np.random.default_rng(0).integers(0, self.size, size=batch_size)"),
+        # samples only the 32 most recent transitions
+        _buffer(sample="idx = (self.pos - 1 - self.rng.integers(0, min(self.size, 32), size=batch_size)) "
+                       "% self.capacity"),
+        # samples up to the write position: after wrapping, only the slots written since
+        _buffer(sample="idx = self.rng.integers(0, self.pos if self.pos else self.size, size=batch_size)"),
+        # writes whole batches as slices and restarts at slot 0 when a batch does not fit
+        _SLICED.replace("{NO_ROOM}", "self.pos = 0"),
     ],
     "linear_schedule": [
         "def linear_schedule(start, end, duration, t):\n    return start + (end - start) * t / duration",
@@ -161,6 +205,19 @@ MUTANTS = {
             q = np.asarray(q_values)
             explore = np.random.random(len(q)) < epsilon
             return np.where(explore, np.random.randint(0, q.shape[1], size=len(q)), q.argmax(1))
+        """),
+        textwrap.dedent("""
+        def epsilon_greedy(q_values, epsilon, rng):
+            own = np.random.default_rng(0)  # a generator of its own: the same draws every call
+            q = np.asarray(q_values)
+            explore = own.random(len(q)) < epsilon
+            return np.where(explore, own.integers(0, q.shape[1], size=len(q)), q.argmax(1)).astype(np.int64)
+        """),
+        textwrap.dedent("""
+        def epsilon_greedy(q_values, epsilon, rng):
+            q = np.asarray(q_values)
+            explore = rng.random(len(q)) < epsilon  # the last action is never explored
+            return np.where(explore, rng.integers(0, q.shape[1] - 1, size=len(q)), q.argmax(1)).astype(np.int64)
         """),
     ],
     "dqn_targets": [

@@ -2,9 +2,12 @@
 
 Mistakes each test names (see docs/exercises/06.md):
 ReplayBuffer: does not wrap around when full (or raises), overwrites the newest
-  transition instead of the oldest, samples slots that were never filled, samples without
-  replacement, ignores the seed, loses the pairing of obs/actions/rewards, wrong dtypes,
-  len() counts every add instead of what is stored, sampling an empty buffer does not raise.
+  transition instead of the oldest, restarts at slot 0 when a batch does not fit, samples
+  slots that were never filled, samples only up to the write position or only the most
+  recent transitions, samples without replacement, ignores the seed, makes a new generator
+  from the seed on every sample (the same indices every call), loses the pairing of
+  obs/actions/rewards, wrong dtypes, len() counts every add instead of what is stored,
+  sampling an empty buffer does not raise.
 linear_schedule: not clamped after ``duration``, start and end swapped, integer division,
   the fraction measured from the end.
 epsilon_greedy: epsilon compared the wrong way (explores with probability 1 - epsilon),
@@ -119,7 +122,9 @@ def _membership(rows: np.ndarray, stored: np.ndarray, evicted: np.ndarray | None
                           "transitions are replaced first (write position = (pos + i) % capacity).")
         if np.allclose(row, 0.0):
             raise Mistake(f"{call} returned an all-zero transition: you sample slots that were "
-                          "never filled; draw indices from 0 to len(buffer) - 1 only.")
+                          "never filled. Draw indices from 0 to len(buffer) - 1 only, and let a batch "
+                          "that does not fit at the end wrap around to slot 0 ((pos + i) % capacity) "
+                          "so that no slot is skipped.")
         raise Mistake(f"{call} returned a transition that was never added as a whole: "
                       f"{fmt(row)}. Keep obs, action, reward, next_obs and done of a transition "
                       "in the same slot, and index every field with the same indices.")
@@ -175,23 +180,23 @@ def ReplayBuffer(rng: np.random.Generator) -> list[Case]:
     # 2. overflow: capacity smaller than what is added -> the oldest are overwritten.
     obs_shape2 = (2, 3)
     capacity2 = int(rng.integers(6, 10))
-    adds2, n_total = [], 0
+    # the first wrap comes in the middle of a batch (capacity - 1 stored, then 3 more)
+    adds2 = [_transitions(rng, capacity2 - 1, obs_shape2, 0), _transitions(rng, 3, obs_shape2, capacity2 - 1)]
+    n_total = capacity2 + 2
     while n_total < 2 * capacity2 + 3:
         n = int(rng.integers(2, 5))
         adds2.append(_transitions(rng, n, obs_shape2, n_total))
         n_total += n
     all_rows = _stored_rows(adds2)
-    stored2, evicted2 = all_rows[-capacity2:], all_rows[:-capacity2]
-    ops2 = [op for t in adds2 for op in (_add_op(t),)] + [["len"], ["sample", 1500]]
+    first_wrap = capacity2 + 2  # transitions added when the first wrap is sampled
+    ops2 = ([_add_op(adds2[0]), _add_op(adds2[1]), ["sample", 1500]]
+            + [_add_op(t) for t in adds2[2:]] + [["len"], ["sample", 1500]])
     call2 = f"ReplayBuffer({capacity2}, (2, 3), seed={seed})"
 
-    def judge_wrap(o, call=call2, capacity=capacity2, stored=stored2, evicted=evicted2, n_total=n_total):
-        res = _results(o, f"{call} (adding {n_total} transitions)")
-        if res[-2] != capacity:
-            raise Mistake(f"{call}: len() gave {res[-2]} after {n_total} transitions, expected "
-                          f"{capacity} (a full buffer keeps exactly capacity transitions).")
-        sample_call = f"{call}.sample(1500) after adding {n_total} transitions"
-        rows = _check_batch(res[-1], sample_call, 1500, obs_shape2)
+    def judge_newest(rows: np.ndarray, n_added: int, call: str, capacity: int) -> None:
+        """The rows sampled after n_added transitions: exactly the `capacity` newest, each drawn."""
+        stored, evicted = all_rows[n_added - capacity:n_added], all_rows[:n_added - capacity]
+        sample_call = f"{call}.sample(1500) after adding {n_added} transitions"
         _membership(rows, stored, evicted, sample_call, capacity)
         reward_col = int(np.prod(obs_shape2)) + 1  # rewards hold the insertion index
         seen = {round(r) for r in rows[:, reward_col]}
@@ -199,6 +204,26 @@ def ReplayBuffer(rng: np.random.Generator) -> list[Case]:
         if newest not in seen:
             raise Mistake(f"{sample_call} never returned the newest transition: new "
                           "transitions must replace the oldest ones.")
+        missing = sorted({round(r) for r in stored[:, reward_col]} - seen)
+        if missing:  # 1500 uniform draws over at most 9 slots miss one with probability < 1e-90
+            raise Mistake(f"{sample_call} never returned {len(missing)} of the {capacity} newest "
+                          f"transitions (numbers {missing[:5]} in the order added): once the buffer "
+                          "has wrapped, every slot holds one of them and each must be drawn. Draw "
+                          "indices from 0 to len(buffer) - 1 (not up to the write position), and "
+                          "let a batch that does not fit at the end continue at slot 0 "
+                          "((pos + i) % capacity).")
+
+    def judge_wrap(o, call=call2, capacity=capacity2, n_total=n_total):
+        res = _results(o, f"{call} (adding {n_total} transitions)")
+        rows = _check_batch(res[2], f"{call}.sample(1500) after adding {first_wrap} transitions",
+                            1500, obs_shape2)
+        judge_newest(rows, first_wrap, call, capacity)
+        if res[-2] != capacity:
+            raise Mistake(f"{call}: len() gave {res[-2]} after {n_total} transitions, expected "
+                          f"{capacity} (a full buffer keeps exactly capacity transitions).")
+        rows = _check_batch(res[-1], f"{call}.sample(1500) after adding {n_total} transitions",
+                            1500, obs_shape2)
+        judge_newest(rows, n_total, call, capacity)
 
     cases.append(Case("replay_buffer", {"capacity": capacity2, "obs_shape": enc(obs_shape2), "seed": seed,
                                         "ops": ops2}, judge_wrap, call=call2))
@@ -234,6 +259,11 @@ def ReplayBuffer(rng: np.random.Generator) -> list[Case]:
         res = _results(o, call)
         first = [_check_batch(r, f"{call}.sample(16)", 16, (3,)) for r in res[1:3]]
         second = [_check_batch(r, f"{call}.sample(16)", 16, (3,)) for r in res[5:7]]
+        if np.array_equal(first[0], first[1]):  # 16 draws from 20: equal by chance with p = 20**-16
+            raise Mistake(f"two consecutive {call}.sample(16) calls returned the same transitions: "
+                          "make the generator once, in __init__ (self.rng = np.random.default_rng(seed)), "
+                          "and draw every sample from it; a new default_rng(seed) per call repeats "
+                          "the same indices.")
         if not all(np.array_equal(x, y) for x, y in zip(first, second)):
             raise Mistake(f"two {call} given the same transitions returned different samples: draw "
                           "indices with your own generator, np.random.default_rng(seed), made in "
@@ -241,6 +271,31 @@ def ReplayBuffer(rng: np.random.Generator) -> list[Case]:
 
     cases.append(Case("replay_buffer", {"capacity": 50, "obs_shape": 3, "seed": seed + 1, "ops": ops4},
                       judge_same, call=call4))
+
+    # 5. a buffer holding hundreds of transitions (batches of 16 envs): old ones are drawn as
+    # often as recent ones
+    n_envs, n_batches = 16, int(rng.integers(15, 25))
+    capacity5 = int(rng.integers(n_envs * n_batches + 10, 1000))
+    adds5 = [_transitions(rng, n_envs, (4,), n_envs * i) for i in range(n_batches)]
+    n5, n_samples5 = n_envs * n_batches, 4000
+    ops5 = [_add_op(t) for t in adds5] + [["len"], ["sample", n_samples5]]
+    call5 = f"ReplayBuffer({capacity5}, 4, seed={seed + 2})"
+
+    def judge_old_and_new(o, call=call5, n=n5, capacity=capacity5):
+        res = _results(o, f"{call} (adding {n} transitions)")
+        sample_call = f"{call}.sample({n_samples5}) after adding {n} transitions"
+        rows = _check_batch(res[-1], sample_call, n_samples5, (4,))
+        index = np.round(rows[:, 4 + 1]).astype(int)  # rewards hold the insertion index
+        quarters = np.bincount(np.clip(index * 4 // n, 0, 3), minlength=4)
+        # uniform: n_samples / 4 = 1000 per quarter, standard deviation ~27; allow +-150
+        if quarters.min() < n_samples5 / 4 - 150 or quarters.max() > n_samples5 / 4 + 150:
+            raise Mistake(f"{sample_call}: of the transitions drawn, {quarters.tolist()} came from the "
+                          "oldest, second, third and newest quarter of what was added; uniform "
+                          f"sampling gives about {n_samples5 // 4} each. Draw indices uniformly from "
+                          "0 to len(buffer) - 1, not only the recent ones.")
+
+    cases.append(Case("replay_buffer", {"capacity": capacity5, "obs_shape": 4, "seed": seed + 2,
+                                        "ops": ops5}, judge_old_and_new, call=call5))
     return cases
 
 

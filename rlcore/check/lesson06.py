@@ -107,6 +107,24 @@ def check_ReplayBuffer(cls: Any) -> None:
         c.expect(set(np.round(r).astype(int)) == {1, 2, 3}, sorted(set(r.tolist())), [1.0, 2.0, 3.0],
                  "when full, overwrite the OLDEST transition: the write position wraps around, "
                  "pos = (pos + 1) % capacity.", what="rewards seen after overwriting")
+        buf = c.call(5, 2, seed=1)
+        _call_method(c, buf, "add", *_transitions([0.0, 1.0, 2.0, 3.0]))
+        _call_method(c, buf, "add", *_transitions([4.0, 5.0, 6.0]))  # fills slot 4, wraps to 0, 1
+        r = _sample_rows(c, buf, 400)
+        c.expect(set(np.round(r).astype(int)) == {2, 3, 4, 5, 6}, sorted(set(r.tolist())),
+                 [2.0, 3.0, 4.0, 5.0, 6.0],
+                 "a batch that does not fit at the end continues at slot 0 ((pos + i) % capacity), "
+                 "and every stored slot can be drawn (indices 0 .. len - 1, not 0 .. pos - 1).",
+                 what="capacity 5: add 4, then a batch of 3 (the 5 newest stay)")
+        buf = c.call(200, 2, seed=2)
+        for start in range(0, 160, 16):  # ten batches of 16 envs
+            _call_method(c, buf, "add", *_transitions([float(start + i) for i in range(16)]))
+        r = _sample_rows(c, buf, 2000)
+        old = float(np.mean(r < 80))
+        c.expect(0.4 <= old <= 0.6, f"{old:.0%} from the older half", "about 50%",
+                 "draw indices uniformly over everything stored: old transitions as often as "
+                 "recent ones (that is what breaks the correlation of consecutive steps).",
+                 what="sample(2000) after 160 transitions")
         twins = [c.call(10, 2, seed=7) for _ in range(2)]
         samples = []
         for b in twins:
@@ -116,6 +134,12 @@ def check_ReplayBuffer(cls: Any) -> None:
                  "two buffers with the same seed must sample the same indices: make "
                  "self.rng = np.random.default_rng(seed) in __init__ and draw with it.",
                  what="the same seed, the same samples")
+        again = _sample_rows(c, twins[0], 20)
+        c.expect(not np.array_equal(again, samples[0]), "the same 20 transitions as the call before",
+                 "a different random batch",
+                 "make the generator once, in __init__, and draw every sample from it: a new "
+                 "np.random.default_rng(seed) inside sample() repeats the same indices every call.",
+                 what="two consecutive sample(20) calls")
 
     run_check("ReplayBuffer", cls, body)
 
@@ -167,6 +191,18 @@ def check_epsilon_greedy(fn: Any) -> None:
         c.expect(np.array_equal(acts, again), "different actions", "the same actions",
                  "draw every random number from rng (rng.random, rng.integers), not np.random.",
                  what="the same seed twice")
+        other = np.asarray(c.call(big, 0.5, np.random.default_rng(2)))
+        c.expect(not np.array_equal(acts, other), "the same actions", "different actions",
+                 "draw from the rng passed in: a generator of your own (np.random.default_rng(0) "
+                 "inside the function) makes every call explore the same way.",
+                 what="two different generators")
+        explore = np.asarray(c.call(big, 1.0, np.random.default_rng(3)))
+        shares = np.bincount(explore.astype(np.int64).clip(0, 3), minlength=3)[:3] / n
+        c.expect(bool(np.all(np.abs(shares - 1 / 3) < 0.03)), f"action shares {np.round(shares, 3).tolist()}",
+                 "about [0.333, 0.333, 0.333]",
+                 "with epsilon = 1 every action is uniformly random among ALL n actions: "
+                 "rng.integers(0, n_actions) (the upper bound is excluded).",
+                 what="epsilon = 1 on 6000 rows")
 
     run_check("epsilon_greedy", fn, body)
 
