@@ -68,6 +68,10 @@ def check_normalize(fn: Any) -> None:
                       "work on Tensors, instead of np.mean / np.std.")
         c.expect_close(t, (x - 3.0) / std, "the Tensor result must match the array result; torch's "
                        ".std() uses ddof=1 unless you pass correction=0.", rtol=1e-5, atol=1e-6)
+        t64 = c.call(torch.tensor([1.0, 2.0, 3.0, 6.0], dtype=torch.float64))
+        c.expect(getattr(t64, "dtype", None) == torch.float64, getattr(t64, "dtype", type(t64).__name__),
+                 torch.float64, "keep the input's dtype: no .float() and no new float32 tensors.",
+                 what="a float64 Tensor in")
         got = c.call(np.array([0.0, 0.2]), eps=0.05)
         c.expect_close(got, np.array([-0.1, 0.1]) / (0.1 + 0.05),
                        "eps is added to the standard deviation, outside the square root: "
@@ -112,5 +116,11 @@ def check_batch_reward_to_go(fn: Any) -> None:
         c.expect_close(got, np.array([[3.439], [2.71], [1.9], [1.0]]),
                        hint + " Lists are fine inputs too: start with np.asarray(rewards, dtype=float).",
                        what="lists, one env, no episode end: 1 + 0.9 + 0.81 + 0.729, ...")
+        got = c.call(np.ones((3, 1), dtype=np.int64), np.zeros((3, 1), dtype=bool), 0.5)
+        c.expect_close(got, np.array([[1.75], [1.5], [1.0]]),
+                       "CartPole's rewards can arrive as integers: build G as floats "
+                       "(np.zeros(shape) or np.asarray(rewards, dtype=float)); np.zeros_like of an "
+                       "integer array rounds every G down.",
+                       what="integer rewards, gamma=0.5: 1 + 0.5 + 0.25, 1 + 0.5, 1")
 
     run_check("batch_reward_to_go", fn, body)
