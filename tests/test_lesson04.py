@@ -424,9 +424,8 @@ def test_grades_mutants_below_full(index, tmp_path):
                                               named=named if len(named) == len(NAMES) else None)
 
 
-def test_value_iteration_is_graded_with_rlcore_q_from_v_not_the_learners():
-    """A mistake in q_from_v is charged to q_from_v only: value_iteration calling it still passes."""
-    source = """
+# a correct value_iteration that calls the learner's q_from_v
+VI_CALLING_Q_FROM_V = """
 def value_iteration(P, R, gamma, tol=1e-10):
     V = np.zeros(np.shape(P)[0])
     while True:
@@ -435,29 +434,24 @@ def value_iteration(P, R, gamma, tol=1e-10):
             return V_new, q_from_v(P, R, V_new, gamma)
         V = V_new
 """
+
+
+def test_value_iteration_is_graded_with_rlcore_q_from_v_not_the_learners():
+    """A mistake in q_from_v is charged to q_from_v only: value_iteration calling it still passes."""
     broken = gradelib.define(MUTANTS["q_from_v"][0], "q_from_v", {"np": np})  # gamma forgotten
-    fn = gradelib.define(source, "value_iteration", {"np": np, "q_from_v": broken})
+    fn = gradelib.define(VI_CALLING_Q_FROM_V, "value_iteration", {"np": np, "q_from_v": broken})
     for seed in range(3):
         run_hidden("value_iteration", fn, seed=seed, verbose=False)
     assert fn.__globals__["q_from_v"] is broken  # the learner's namespace is restored
 
 
 def test_visible_value_iteration_check_points_at_a_broken_q_from_v(capsys):
-    source = """
-def value_iteration(P, R, gamma, tol=1e-10):
-    V = np.zeros(np.shape(P)[0])
-    while True:
-        V_new = q_from_v(P, R, V, gamma).max(axis=1)
-        if np.max(np.abs(V_new - V)) < tol:
-            return V_new, q_from_v(P, R, V_new, gamma)
-        V = V_new
-"""
     broken = gradelib.define(MUTANTS["q_from_v"][0], "q_from_v", {"np": np})  # gamma forgotten
-    fn = gradelib.define(source, "value_iteration", {"np": np, "q_from_v": broken})
+    fn = gradelib.define(VI_CALLING_Q_FROM_V, "value_iteration", {"np": np, "q_from_v": broken})
     with pytest.raises(CheckFailed, match=r"note: value_iteration calls your `q_from_v`"):
         checks.check_value_iteration(fn)
     capsys.readouterr()  # the failure printed above
-    good = gradelib.define(source, "value_iteration", {"np": np, "q_from_v": ref.q_from_v})
+    good = gradelib.define(VI_CALLING_Q_FROM_V, "value_iteration", {"np": np, "q_from_v": ref.q_from_v})
     checks.check_value_iteration(good)
     assert "note:" not in capsys.readouterr().out
 

@@ -87,10 +87,7 @@ class ReplayBuffer:
         self.rng = np.random.default_rng(seed)
 
     def add(self, obs, actions, rewards, next_obs, dones):
-        for i in range(len(actions)):
-            {WRITE}
-            self.obs[j], self.actions[j], self.rewards[j] = obs[i], actions[i], rewards[i]
-            self.next_obs[j], self.dones[j] = next_obs[i], dones[i]
+{ADD}
 
     def sample(self, batch_size):
         if self.size == 0:
@@ -103,29 +100,14 @@ class ReplayBuffer:
     def __len__(self):
         return self.size
 """
-_WRAP = "j = self.pos; self.pos = (self.pos + 1) % self.capacity; self.size = min(self.size + 1, self.capacity)"
-_RANDOM = "idx = self.rng.integers(0, self.size, size=batch_size)"
-
-
-def _buffer(write: str = _WRAP, sample: str = _RANDOM, idx_a: str = "idx", idx_r: str = "idx") -> str:
-    return (_BUFFER.replace("{WRITE}", write).replace("{SAMPLE}", sample)
-            .replace("{IDX_A}", idx_a).replace("{IDX_R}", idx_r))
-
-
-# a buffer that writes a batch as one slice; {NO_ROOM} handles a batch that does not fit at the end
-_SLICED = """
-class ReplayBuffer:
-    def __init__(self, capacity, obs_shape, seed=None):
-        shape = (obs_shape,) if isinstance(obs_shape, int) else tuple(obs_shape)
-        self.capacity, self.pos, self.size = capacity, 0, 0
-        self.obs = np.zeros((capacity, *shape), np.float32)
-        self.next_obs = np.zeros((capacity, *shape), np.float32)
-        self.actions = np.zeros(capacity, np.int64)
-        self.rewards = np.zeros(capacity, np.float32)
-        self.dones = np.zeros(capacity, np.float32)
-        self.rng = np.random.default_rng(seed)
-
-    def add(self, obs, actions, rewards, next_obs, dones):
+# add() one row at a time ({WRITE} picks the slot j), or whole batches as slices ({NO_ROOM}
+# handles a batch that does not fit at the end)
+_ROWWISE_ADD = """\
+        for i in range(len(actions)):
+            {WRITE}
+            self.obs[j], self.actions[j], self.rewards[j] = obs[i], actions[i], rewards[i]
+            self.next_obs[j], self.dones[j] = next_obs[i], dones[i]"""
+_SLICED_ADD = """\
         n = len(actions)
         if self.pos + n > self.capacity:
             {NO_ROOM}
@@ -133,19 +115,18 @@ class ReplayBuffer:
         self.obs[s], self.actions[s], self.rewards[s] = obs, actions, rewards
         self.next_obs[s], self.dones[s] = next_obs, dones
         self.pos = (self.pos + n) % self.capacity
-        self.size = min(self.size + n, self.capacity)
+        self.size = min(self.size + n, self.capacity)"""
+_WRAP = "j = self.pos; self.pos = (self.pos + 1) % self.capacity; self.size = min(self.size + 1, self.capacity)"
+_RANDOM = "idx = self.rng.integers(0, self.size, size=batch_size)"
 
-    def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("empty")
-        idx = self.rng.integers(0, self.size, size=batch_size)
-        return Batch(torch.from_numpy(self.obs[idx]), torch.from_numpy(self.actions[idx]),
-                     torch.from_numpy(self.rewards[idx]), torch.from_numpy(self.next_obs[idx]),
-                     torch.from_numpy(self.dones[idx]))
 
-    def __len__(self):
-        return self.size
-"""
+def _buffer(write: str = _WRAP, sample: str = _RANDOM, idx_a: str = "idx", idx_r: str = "idx",
+            no_room: str | None = None) -> str:
+    """The reference-like buffer with one piece replaced (a mutant); no_room: use the sliced add."""
+    add = _ROWWISE_ADD.replace("{WRITE}", write) if no_room is None else _SLICED_ADD.replace("{NO_ROOM}", no_room)
+    return (_BUFFER.replace("{ADD}", add).replace("{SAMPLE}", sample)
+            .replace("{IDX_A}", idx_a).replace("{IDX_R}", idx_r))
+
 
 # Realistic mistakes: at least three per exercise, each must fail the hidden tests.
 MUTANTS = {
@@ -172,7 +153,7 @@ MUTANTS = {
         # samples up to the write position: after wrapping, only the slots written since
         _buffer(sample="idx = self.rng.integers(0, self.pos if self.pos else self.size, size=batch_size)"),
         # writes whole batches as slices and restarts at slot 0 when a batch does not fit
-        _SLICED.replace("{NO_ROOM}", "self.pos = 0"),
+        _buffer(no_room="self.pos = 0"),
     ],
     "linear_schedule": [
         "def linear_schedule(start, end, duration, t):\n    return start + (end - start) * t / duration",
