@@ -299,3 +299,11 @@ def test_visible_check_messages_name_objects_by_type_not_address():
     text = str(err.value)
     assert "rollout(<TabularEnv>, <a lambda>, max_steps=10, seed=0)" in text, text
     assert " object at 0x" not in text
+
+
+def test_reward_to_go_returning_a_tuple_is_named_as_a_tuple():
+    def reward_to_go(rewards, gamma=1.0):
+        return tuple(rlcore.reward_to_go(rewards, gamma))
+
+    with pytest.raises(Mistake, match=r"must return a numpy array \(got a tuple\)"):
+        run_hidden("reward_to_go", reward_to_go, seed=0, verbose=False)

@@ -32,6 +32,7 @@ __all__ = [
     "cases_for",
     "exercise",
     "expect_close",
+    "kind_of",
     "load_all",
     "obs_array",
     "run_hidden",
@@ -89,6 +90,21 @@ def cases_for(name: str, rng: np.random.Generator) -> list[Case]:
 def enc(x: Any) -> Any:
     """Encode an input for a payload (arrays keep their dtype)."""
     return probes.encode(x)
+
+
+def kind_of(o: Any) -> str:
+    """What an observed (encoded) value is, for messages: "a tuple", "a torch Tensor", "a list"..."""
+    if isinstance(o, dict):
+        for tag, kind in (("__tensor__", "a torch Tensor"), ("__nd__", "a numpy array"),
+                          ("__tuple__", "a tuple"), ("__set__", "a set"), ("__dict__", "a dict"),
+                          ("__np__", "a numpy scalar")):
+            if tag in o:
+                return kind
+        if "__repr__" in o:
+            return f"a {o['__repr__']}"
+    if isinstance(o, list):
+        return "a list"
+    return "None" if o is None else f"a {type(o).__name__}"
 
 
 def obs_array(o: Any) -> np.ndarray | None:

@@ -24,7 +24,7 @@ from rlcore.check import fmt
 
 from ..probes import make_env as env_from_spec
 from ..probes import make_policy as policy_from_spec
-from . import Case, Mistake, call_case, exercise, expect_close, obs_array
+from . import Case, Mistake, call_case, exercise, expect_close, kind_of, obs_array
 
 # estimate_return calls the learner's rollout and discounted_return: grade it with the references
 REFERENCE_HELPERS = {"rollout": "rlcore.trajectory:rollout",
@@ -105,7 +105,7 @@ def reward_to_go(rng: np.random.Generator) -> list[Case]:
             expect_close(o["out"], exp, call, mistakes,
                          hint="G_t = sum_{k>=t} gamma**(k-t) r_k, one entry per step.")
             if isinstance(o["out"], dict) and "__nd__" not in o["out"]:
-                raise Mistake(f"{call} must return a numpy array (got {o['out'].get('__repr__', 'a tensor')}).")
+                raise Mistake(f"{call} must return a numpy array (got {kind_of(o['out'])}).")
         args = [r.tolist()] if g is None else [r.tolist(), g]
         cases.append(call_case("reward_to_go", args, judge=judge))
     return cases
