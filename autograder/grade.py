@@ -8,6 +8,7 @@ with status one of passed, failed, error, timeout, not-run.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -19,6 +20,27 @@ from . import hidden, notebook, sandbox
 from .notebook import GradeError
 
 STATUSES = ("passed", "failed", "error", "timeout", "not-run")
+
+
+
+# rlcore functions that do an exercise's job under another name (watched like the exercises)
+# (not private helpers such as rlcore.values._backup: the references themselves call those)
+REFERENCE_ALIASES = {"sample_categorical": "categorical_sample"}
+
+def _lesson_tools(source: object) -> set[str]:
+    """The names the instructor's notebook imports from rlcore (``from rlcore... import a, b``)."""
+    names: set[str] = set()
+    for cell in getattr(source, "cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        for m in re.finditer(r"^\s*from\s+rlcore[\w.]*\s+import\s+(\([^)]*\)|[^\n#]+)", cell.get("source", ""),
+                             re.MULTILINE):
+            for part in m.group(1).strip("()").replace("\n", " ").split(","):
+                words = part.split()
+                if words:
+                    names.add(words[-1])  # `x as y`: allow both names
+                    names.add(words[0])
+    return names
 
 
 def build_job(path: Path, seed: int | None = None, timeout: float = 120.0) -> tuple[dict, dict, dict]:
@@ -44,7 +66,17 @@ def build_job(path: Path, seed: int | None = None, timeout: float = 120.0) -> tu
         if cases:
             job_tests.append({"test": t.grade_id, "name": t.name,
                               "cases": [{"probe": c.probe, "payload": c.payload} for c in cases]})
-    job = {"cells": plan.cells, "names": [t.name for t, _ in tests]}
+    # The tripwires watch rlcore's reference of EVERY exercise of the course (and its aliases),
+    # not only this lesson's: finite_horizon_return = discounted_return(r, 1.0) is caught too.
+    # A test may call the references its probes swap in for the learner's helpers.
+    # A test may also call what the lesson itself hands the learner (`from rlcore import rollout`
+    # in lesson 04): tools, not the exercise being graded.
+    tools = _lesson_tools(source)
+    allowed = {t.name: sorted((tools | {h for c in cases or [] for h in c.payload.get("reference_helpers", {})})
+                              - {t.name})
+               for t, cases in tests}
+    job = {"cells": plan.cells, "names": [t.name for t, _ in tests],
+           "watch": sorted(set(hidden.load_all()) | set(REFERENCE_ALIASES)), "allowed": allowed}
     phase2 = {"tests": job_tests, "case_timeout": max(1, int(min(30.0, timeout / 4)))}
     context = {"assignment": assignment, "tests": tests, "plan": plan, "seed": seed}
     return job, phase2, context
@@ -52,7 +84,7 @@ def build_job(path: Path, seed: int | None = None, timeout: float = 120.0) -> tu
 
 def _cell_where(events: list[dict], plan: notebook.Plan) -> str:
     started = [e.get("index") for e in events if e.get("event") == "cell_start"]
-    finished = {e.get("index") for e in events if e.get("event") == "cell"}
+    finished = {e.get("index") for e in events if e.get("event") == "cell" and isinstance(e.get("index"), int)}
     if started and started[-1] not in finished and isinstance(started[-1], int) \
             and 0 <= started[-1] < len(plan.labels):
         return f" while running {plan.labels[started[-1]]}"

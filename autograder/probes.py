@@ -164,7 +164,9 @@ def reference_helpers(target: Any, helpers: dict[str, str] | None) -> Iterator[N
             if name in namespace:
                 module, attr = where.split(":")
                 saved[name] = namespace[name]
-                namespace[name] = getattr(importlib.import_module(module), attr)
+                helper = getattr(importlib.import_module(module), attr)
+                # the grader's own swap is not the learner calling a reference (see runner)
+                namespace[name] = getattr(helper, "__wrapped_reference__", helper)
     try:
         yield
     finally:

@@ -45,6 +45,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_PROCESSES = 64          # processes a submission may have at once (watchdog)
+MAX_EVENT_BYTES = 32 * 2**20  # what one notebook may send on the event channel (legit: a few MiB)
+MAX_EVENTS = 20_000  # events kept per notebook (legit: a few per cell and per case)
 MAX_THREADS = 256           # RLIMIT_NPROC inside the sandbox: every thread of every process
 TMP_SIZE = 512 * 2**20      # bytes of /tmp (tmpfs) per sandbox
 GRACE = 30.0                # seconds the grader waits for the zygote after the time limit
@@ -369,7 +371,7 @@ class Worker:
                 data = os.read(ev_r, 1 << 20)
                 if not data:
                     ev_open = False
-                elif total < 256 * 2**20:
+                elif total < MAX_EVENT_BYTES:
                     total += len(data)
                     buf += data
                     *lines, buf = buf.split(b"\n")
@@ -414,6 +416,9 @@ class Worker:
             return None
         if not isinstance(ev, dict):
             res.bad_lines += 1
+            return None
+        if len(res.events) >= MAX_EVENTS and ev.get("event") not in ("cells_done", "done", "limit"):
+            res.bad_lines += 1  # a flood: counted (flagged forged-events), not kept in memory
             return None
         res.events.append(ev)
         return ev

@@ -200,6 +200,22 @@ def test_hard_coded_visible_answers_fail(check, tmp_path):
     assert r["score"] == 5  # 8 minus discounted_return and reward_to_go (1 + 2 points)
 
 
+def test_another_exercises_reference_is_flagged_and_failed(check, tmp_path):
+    r = check(H.with_answers(tmp_path, H.SIBLING_REFERENCE))
+    by = _by(r)
+    for name in ("finite_horizon_return", "discounted_return"):  # lesson 02's and lesson 05's
+        assert by[f"test_{name}"]["status"] == "failed", by[f"test_{name}"]
+        assert "reference implementation" in by[f"test_{name}"]["message"]
+        assert f"uses-reference:test_{name}" in r["flags"]
+    assert by["test_reward_to_go"]["status"] == "passed"  # the reference solution's own
+
+
+def test_estimate_return_may_call_the_library_rollout(check, tmp_path):
+    r = check(H.with_answers(tmp_path, H.ESTIMATE_WITH_LIBRARY_ROLLOUT))
+    assert _by(r)["test_estimate_return"]["status"] == "passed", r
+    assert not [f for f in r["flags"] if f.startswith("uses-reference")]
+
+
 def test_reference_implementation_is_flagged_and_failed(check, tmp_path):
     r = check(H.with_answers(tmp_path, H.REFERENCE))
     by = _by(r)
