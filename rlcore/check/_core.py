@@ -23,6 +23,30 @@ class CheckFailed(AssertionError):
     """A visible check failed; the message says what was called, got, expected and why."""
 
 
+def _show_check_failed(shell: Any, etype: type, value: BaseException, tb: Any,
+                       tb_offset: int | None = None) -> list[str]:
+    """IPython's display of a CheckFailed: the kind message alone, no traceback into rlcore."""
+    stb = ["\x1b[0;31m" + str(value) + "\x1b[0m"]
+    shell._showtraceback(etype, value, stb)  # an error output (the cell still fails)
+    return stb
+
+
+def _install_notebook_display() -> bool:
+    """In IPython/Jupyter, show CheckFailed as its message only; return True when active there."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    registered = tuple(getattr(shell, "custom_exceptions", ()))
+    if registered == ():
+        shell.set_custom_exc((CheckFailed,), _show_check_failed)
+        return True
+    return CheckFailed in registered  # someone else's handler: leave it, print the message
+
+
 def to_numpy(x: Any) -> Any:
     """Return tensors and array-likes as numpy arrays (other objects unchanged)."""
     if hasattr(x, "detach") and hasattr(x, "numpy"):
@@ -120,7 +144,8 @@ class Checker:
             text += f"\n  hint: {hint}"
         if self.note:
             text += f"\n  note: {self.note}"
-        print(text)
+        if not _install_notebook_display():  # in a notebook the error display shows the text
+            print(text)
         raise CheckFailed(text)
 
     def expect(self, ok: bool, got: Any, expected: Any, hint: str, what: str = "") -> None:
