@@ -142,10 +142,11 @@ def cartpole_frame(obs: ArrayLike, ax: plt.Axes | None = None) -> list[Any]:
 
 
 def animate_frames(frames: Sequence[Any], draw: Any = None, interval: int = 80,
-                   title: str = "episode") -> Any:
+                   title: str = "episode", total: int | None = None) -> Any:
     """Return an IPython HTML animation (``to_jshtml``) of ``frames``.
 
     frames: RGB images (H, W, 3), or any objects when ``draw(frame, ax)`` is given.
+    total: the episode's length when ``frames`` is only its beginning (the title says so).
     Renders with matplotlib only, so no display server is needed.
     """
     from IPython.display import HTML
@@ -155,6 +156,9 @@ def animate_frames(frames: Sequence[Any], draw: Any = None, interval: int = 80,
         raise ValueError("frames must not be empty")
     fig, ax = plt.subplots(figsize=(4, 3.2))
     plt.close(fig)  # only the animation is shown, not a stray static figure
+    suffix = ""
+    if total is not None and total > len(frames):
+        suffix = f" (the first {len(frames)} of {total} shown)"
 
     def update(i: int):
         ax.clear()
@@ -163,7 +167,7 @@ def animate_frames(frames: Sequence[Any], draw: Any = None, interval: int = 80,
             ax.axis("off")
         else:
             draw(frames[i], ax)
-        ax.set_title(f"{title}: step {i}")
+        ax.set_title(f"{title}: step {i}{suffix}", fontsize=10)
         return []
 
     anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
@@ -184,12 +188,15 @@ def animate_episode(env: Any, traj: Any, interval: int = 60, max_frames: int = 2
     """Return an HTML animation of trajectory ``traj`` in ``env`` (CartPole or a TabularEnv).
 
     CartPole is drawn from its observations (no pygame needed); a tabular env by
-    replaying the states through its ``render()``.
+    replaying the states through its ``render()``. At most ``max_frames`` steps are
+    drawn; the title says when the episode is longer.
     """
+    total = len(np.asarray(traj.observations))
     obs = np.asarray(traj.observations)[:max_frames]
     spec_id = getattr(getattr(env, "spec", None), "id", "") or ""
     if "CartPole" in spec_id or (obs.ndim == 2 and obs.shape[1] == 4):
-        return animate_frames(list(obs), draw=_draw_cartpole, interval=interval, title="CartPole")
+        return animate_frames(list(obs), draw=_draw_cartpole, interval=interval, title="CartPole",
+                              total=total)
     base = getattr(env, "unwrapped", env)
     if hasattr(base, "mdp"):
         frames = []
@@ -198,7 +205,7 @@ def animate_episode(env: Any, traj: Any, interval: int = 60, max_frames: int = 2
             base.state = int(s)
             frames.append(base.render())
         base.state = saved
-        return animate_frames(frames, interval=max(interval, 150), title="gridworld")
+        return animate_frames(frames, interval=max(interval, 150), title="gridworld", total=total)
     raise ValueError(f"animate_episode does not know how to draw env {spec_id or type(env).__name__}")
 
 

@@ -290,3 +290,18 @@ def test_learner_buffer_with_wrong_sample_is_named():
 
     with pytest.raises(LearnerFunctionError, match=r"ReplayBuffer.sample returned .rewards of shape"):
         train(Config(**SMALL), progress=False, ReplayBuffer=Buffer)
+
+
+def test_config_shows_every_field_with_its_reason_in_a_notebook():
+    import dataclasses
+
+    from rlcore.algos import pg
+    from rlcore.algos.common import config_reasons
+
+    for cls in (Config, pg.Config):
+        reasons = config_reasons(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert set(names) == set(reasons) and all(len(reasons[n]) > 10 for n in names), cls
+        html = cls()._repr_html_()
+        assert html.count("<tr>") == len(names) + 1  # a header and one row per field
+        assert "<code>n_envs</code>" in html and reasons["n_envs"] in html

@@ -55,3 +55,19 @@ def test_doctor_explains_a_failure(capsys, monkeypatch):
     assert doctor() is False
     out = capsys.readouterr().out
     assert "\u2717 package versions" in out and "make setup" in out
+
+
+def test_a_cut_animation_says_how_much_of_the_episode_it_shows(monkeypatch):
+    import matplotlib.axes
+
+    titles = []
+    original = matplotlib.axes.Axes.set_title
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title",
+                        lambda self, label, *a, **k: (titles.append(label), original(self, label, *a, **k))[1])
+    cart = gym.make("CartPole-v1")
+    tau = rollout(cart, lambda o: int(o[2] > 0), seed=0)
+    animate_episode(cart, tau, max_frames=5)
+    assert titles and all(t.endswith(f"(the first 5 of {len(tau)} shown)") for t in titles), titles[:2]
+    titles.clear()
+    animate_episode(cart, tau, max_frames=len(tau))
+    assert titles and not any("shown" in t for t in titles)

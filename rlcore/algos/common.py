@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-__all__ = ["evaluate", "greedy_actions", "seed_everything", "set_threads"]
+__all__ = ["config_html", "config_reasons", "evaluate", "greedy_actions", "seed_everything", "set_threads"]
 
 
 def set_threads(n: int | None = None) -> int:
@@ -75,3 +75,43 @@ def greedy_actions(net: torch.nn.Module, obs: Any) -> Any:
         if x.ndim == 1:
             return int(net(x[None]).argmax(-1)[0])
         return net(x).argmax(-1).numpy()
+
+
+def config_reasons(cls: type) -> dict[str, str]:
+    """Return {field: the comment beside it in the source of dataclass ``cls``}.
+
+    A comment line right below a field continues that field's reason.
+    """
+    import inspect
+    import re
+
+    reasons: dict[str, str] = {}
+    last = None
+    for line in inspect.getsource(cls).splitlines():
+        m = re.match(r"\s+(\w+):[^#]*?=[^#]*#\s?(.*)$", line)
+        if m:
+            last = m.group(1)
+            reasons[last] = m.group(2).strip()
+            continue
+        m = re.match(r"\s+#\s?(.*)$", line)
+        if m and last is not None:
+            reasons[last] += " " + m.group(1).strip()
+        elif line.strip():
+            last = None
+    return reasons
+
+
+def config_html(config: Any) -> str:
+    """An HTML table of a trainer Config: every field, its value, and why (Jupyter shows it)."""
+    import dataclasses
+    import html
+
+    reasons = config_reasons(type(config))
+    rows = "".join(
+        f"<tr><td style='text-align:left'><code>{f.name}</code></td>"
+        f"<td style='text-align:left'><code>{html.escape(repr(getattr(config, f.name)))}</code></td>"
+        f"<td style='text-align:left'>{html.escape(reasons.get(f.name, ''))}</td></tr>"
+        for f in dataclasses.fields(config))
+    return (f"<table><caption style='text-align:left'>{type(config).__module__}.{type(config).__name__}"
+            "</caption><tr><th style='text-align:left'>field</th><th style='text-align:left'>value</th>"
+            f"<th style='text-align:left'>why</th></tr>{rows}</table>")

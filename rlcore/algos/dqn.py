@@ -52,7 +52,7 @@ from torch import nn
 
 from .. import dqn_parts
 from ..nets import mlp
-from .common import evaluate, greedy_actions, seed_everything, set_threads
+from .common import config_html, evaluate, greedy_actions, seed_everything, set_threads
 
 __all__ = ["Config", "LearnerFunctionError", "Result", "q_network", "train"]
 
@@ -74,9 +74,9 @@ class Config:
     gamma: float = 0.99  # discount: failures ~100 steps ahead (drifting off the track) still count
     n_step: int = 3  # targets sum n rewards before bootstrapping: a failure reaches Q n times faster
     reward_scale: float = 0.01  # CartPole's Q* is near 1 / (1 - gamma) = 100; scaled, Q stays near 1
-    lr: float = 2e-3  # Adam step size at the start: large steps while the policy is poor...
-    lr_end: float = 2e-4  # ...annealed linearly to this, so the greedy policy settles once it
-    lr_decay_steps: int = 30_000  # balances (DQN's greedy policy keeps oscillating otherwise)
+    lr: float = 2e-3  # Adam step size at the start: large steps while the policy is poor
+    lr_end: float = 2e-4  # annealed linearly to this, so the greedy policy settles once it balances
+    lr_decay_steps: int = 30_000  # env steps of the annealing (DQN's greedy policy oscillates otherwise)
     hidden_sizes: tuple[int, ...] = (64, 64)  # small: plenty for CartPole, and an update is cheap
     buffer_size: int = 100_000  # keeps a whole typical run: early failures stay in the data
     batch_size: int = 512  # a CPU update on 512 costs ~1.3x one on 256: fewer, smoother updates
@@ -93,6 +93,10 @@ class Config:
     # 7 phases): it smooths the noise that flips DQN's greedy policy (1.0: the online net itself)
     max_grad_norm: float | None = None  # clip the gradient norm to this (None: no clipping)
     threads: int | None = 1  # torch threads: a tiny net gains nothing from a second one (None = all)
+
+    def _repr_html_(self) -> str:
+        """In a notebook, ``Config()`` shows every field, its value and the reason for it."""
+        return config_html(self)
 
     def validate(self) -> None:
         """Return None; raise ValueError/TypeError naming the first bad field."""

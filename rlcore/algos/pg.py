@@ -42,7 +42,7 @@ from .. import pg_math
 from .. import returns as ref_returns
 from .._validate import check_gamma, check_positive_int
 from ..nets import mlp
-from .common import evaluate, greedy_actions, seed_everything, set_threads
+from .common import config_html, evaluate, greedy_actions, seed_everything, set_threads
 
 __all__ = ["Config", "LearnerFunctionError", "Result", "make_policy", "train"]
 
@@ -68,6 +68,10 @@ class Config:
     use_reward_to_go: bool = True  # Phi_t = R_hat_t (lower variance) instead of R(tau)
     normalize_advantages: bool = True  # zero-mean unit-std weights: a baseline plus step scaling
     threads: int | None = 1  # torch threads; tiny nets gain nothing from more (None = all cores)
+
+    def _repr_html_(self) -> str:
+        """In a notebook, ``Config()`` shows every field, its value and the reason for it."""
+        return config_html(self)
 
 
 @dataclass
