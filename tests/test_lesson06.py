@@ -339,7 +339,7 @@ def test_released_lesson_fails_checks_kindly():
 
     with pytest.raises(CellExecutionError) as err:
         gradelib.execute(gradelib.lesson_path(A))
-    assert err.value.ename == "CheckFailed" and "not written yet" in str(err.value)
+    assert err.value.ename == "CheckFailed" and "not written yet" in err.value.evalue
 
 
 @pytest.mark.slow

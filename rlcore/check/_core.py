@@ -25,14 +25,14 @@ class CheckFailed(AssertionError):
 
 def _show_check_failed(shell: Any, etype: type, value: BaseException, tb: Any,
                        tb_offset: int | None = None) -> list[str]:
-    """IPython's display of a CheckFailed: the kind message alone, no traceback into rlcore."""
-    stb = ["\x1b[0;31m" + str(value) + "\x1b[0m"]
+    """IPython's display of a CheckFailed: one line under the printed message, no traceback into rlcore."""
+    stb = ["\x1b[0;31mCheckFailed\x1b[0m: the check above did not pass (its message says what to change)."]
     shell._showtraceback(etype, value, stb)  # an error output (the cell still fails)
     return stb
 
 
 def _install_notebook_display() -> bool:
-    """In IPython/Jupyter, show CheckFailed as its message only; return True when active there."""
+    """In IPython/Jupyter, show CheckFailed as one short line; return True when active there."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -144,8 +144,8 @@ class Checker:
             text += f"\n  hint: {hint}"
         if self.note:
             text += f"\n  note: {self.note}"
-        if not _install_notebook_display():  # in a notebook the error display shows the text
-            print(text)
+        print(text)  # the message, once; in a notebook the error line below it is short
+        _install_notebook_display()
         raise CheckFailed(text)
 
     def expect(self, ok: bool, got: Any, expected: Any, hint: str, what: str = "") -> None:
