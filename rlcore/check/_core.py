@@ -65,6 +65,9 @@ def fmt(x: Any, limit: int = 160) -> str:
         s = f"array({body}, shape={x.shape})" if x.ndim else f"{x.item()!r}"
     elif isinstance(x, float):
         s = f"{x:.6g}"
+    elif isinstance(x, (list, tuple)) and any(hasattr(v, "shape") for v in x):  # e.g. parameters
+        inner = ", ".join(fmt(v, max(20, limit // max(1, len(x)))) for v in x)
+        s = f"[{inner}]" if isinstance(x, list) else f"({inner})"
     elif callable(x) and getattr(x, "__name__", None) and not isinstance(x, type):
         name = x.__name__
         s = "<a lambda>" if name == "<lambda>" else f"<function {name}>"
@@ -148,20 +151,23 @@ class Checker:
         _install_notebook_display()
         raise CheckFailed(text)
 
-    def expect(self, ok: bool, got: Any, expected: Any, hint: str, what: str = "") -> None:
-        """Fail with called/got/expected/hint unless ``ok``."""
+    def expect(self, ok: bool, got: Any, expected: Any, hint: str, what: str = "",
+               after: str = "") -> None:
+        """Fail with called/got/expected/hint unless ``ok``.
+
+        after: for in-place exercises, what was looked at after the call ("p.grad"): the
+        message then says "after sgd_step(...), p.grad is ..." instead of "returned".
+        """
         __tracebackhide__ = True
         self.n += 1
         if ok:
             return
         label = f" ({what})" if what else ""
-        self.fail(
-            f"{self._call} returned {fmt(got)}\n  expected{label}: {fmt(expected)}",
-            hint=hint,
-        )
+        seen = f"after {self._call}, {after} is" if after else f"{self._call} returned"
+        self.fail(f"{seen} {fmt(got)}\n  expected{label}: {fmt(expected)}", hint=hint)
 
     def expect_close(self, got: Any, expected: Any, hint: str, what: str = "",
-                     rtol: float = RTOL, atol: float = ATOL) -> None:
+                     rtol: float = RTOL, atol: float = ATOL, after: str = "") -> None:
         __tracebackhide__ = True
         g = to_numpy(got)
         e = to_numpy(expected)
@@ -172,7 +178,7 @@ class Checker:
                 f"  got: {fmt(got)}\n  expected: {fmt(expected)}",
                 hint=hint,
             )
-        self.expect(close(got, expected, rtol, atol), got, expected, hint, what)
+        self.expect(close(got, expected, rtol, atol), got, expected, hint, what, after=after)
 
     def expect_type(self, got: Any, types: Any, description: str, hint: str) -> None:
         __tracebackhide__ = True

@@ -123,12 +123,12 @@ def check_sgd_step(fn: Any) -> None:
         c.expect_close(p.detach(), torch.tensor([0.95, 2.1]),
                        "theta <- theta - lr * grad, in place (p -= lr * p.grad inside "
                        "torch.no_grad()). [1.05, 1.9] means + instead of -; [1, 2] means the "
-                       "parameter was not changed in place.", what="[1 - 0.1*0.5, 2 + 0.1*1]")
-        c.expect(p.grad is None or not bool(p.grad.any()), fmt(p.grad), "zeros (or None)",
+                       "parameter was not changed in place.", what="[1 - 0.1*0.5, 2 + 0.1*1]", after="p")
+        c.expect(p.grad is None or not bool(p.grad.any()), p.grad, "zeros (or None)",
                  "zero the gradient after the step (p.grad.zero_()), else the next backward() adds to it.",
-                 what="p.grad after the step")
+                 after="p.grad")
         c.expect_close(q.detach(), torch.tensor([3.0]),
-                       "skip parameters whose .grad is None.", what="q, whose grad is None")
+                       "skip parameters whose .grad is None.", what="its grad is None", after="q")
         model = nn.Linear(2, 1)
         before = [t.detach().clone() for t in model.parameters()]
         model(torch.ones(1, 2)).sum().backward()
@@ -138,10 +138,10 @@ def check_sgd_step(fn: Any) -> None:
         c.expect_close(torch.cat([a.flatten() for a in after]),
                        torch.cat([(b - 0.5 * g).flatten() for b, g in zip(before, grads)]),
                        "sgd_step(model.parameters(), lr) must update the model's own parameters.",
-                       what="nn.Linear(2, 1) after sgd_step(model.parameters(), 0.5)")
+                       after="the nn.Linear(2, 1)'s weight and bias")
         left = [t.grad for t in model.parameters() if t.grad is not None and bool(t.grad.any())]
         c.expect(not left, fmt(left), "zeroed gradients",
                  "model.parameters() is a generator that can be iterated once: update and zero "
-                 "each gradient in the same loop.", what="gradients after the step")
+                 "each gradient in the same loop.", after="the list of non-zero gradients")
 
     run_check("sgd_step", fn, body)
