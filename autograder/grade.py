@@ -20,12 +20,10 @@ from . import hidden, notebook, sandbox
 from .notebook import GradeError
 
 STATUSES = ("passed", "failed", "error", "timeout", "not-run")
-
-
-
-# rlcore functions that do an exercise's job under another name (watched like the exercises)
-# (not private helpers such as rlcore.values._backup: the references themselves call those)
+# rlcore functions that do an exercise's job under another name (watched like the exercises;
+# not private helpers such as rlcore.values._backup, which the references themselves call)
 REFERENCE_ALIASES = {"sample_categorical": "categorical_sample"}
+
 
 def _lesson_tools(source: object) -> set[str]:
     """The names the instructor's notebook imports from rlcore (``from rlcore... import a, b``)."""
@@ -66,11 +64,9 @@ def build_job(path: Path, seed: int | None = None, timeout: float = 120.0) -> tu
         if cases:
             job_tests.append({"test": t.grade_id, "name": t.name,
                               "cases": [{"probe": c.probe, "payload": c.payload} for c in cases]})
-    # The tripwires watch rlcore's reference of EVERY exercise of the course (and its aliases),
-    # not only this lesson's: finite_horizon_return = discounted_return(r, 1.0) is caught too.
-    # A test may call the references its probes swap in for the learner's helpers.
-    # A test may also call what the lesson itself hands the learner (`from rlcore import rollout`
-    # in lesson 04): tools, not the exercise being graded.
+    # The tripwires watch rlcore's reference of EVERY exercise of the course (and its aliases):
+    # finite_horizon_return = discounted_return(r, 1.0) is caught too. A test may call what the
+    # lesson imports for the learner (tools) and the helpers its probes swap in, never itself.
     tools = _lesson_tools(source)
     allowed = {t.name: sorted((tools | {h for c in cases or [] for h in c.payload.get("reference_helpers", {})})
                               - {t.name})
