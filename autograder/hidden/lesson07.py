@@ -55,6 +55,9 @@ def _judge(name: str) -> Any:
 
     def judge(o: dict) -> None:
         value = _plain(o["out"])
+        if value is None or value == "":
+            raise Mistake(f"{name} is not answered yet: in its answer cell, write your letters in "
+                          f"place of the raise, like {name} = " + ('"xy".' if multiple else '"x".'))
         letters = parse_choice(value)
         if letters is None or set(letters) - set(options):
             example = '"xy" (several letters, any order)' if multiple else '"x" (one letter)'
