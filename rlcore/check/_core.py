@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CheckFailed", "Checker", "close", "fmt", "to_numpy"]
+__all__ = ["CheckFailed", "Checker", "close", "fmt", "report_failure", "to_numpy"]
 
 RTOL, ATOL = 1e-5, 1e-6
 
@@ -31,20 +31,26 @@ def _show_check_failed(shell: Any, etype: type, value: BaseException, tb: Any,
     return stb
 
 
-def _install_notebook_display() -> bool:
-    """In IPython/Jupyter, show CheckFailed as one short line; return True when active there."""
+def _install_notebook_display() -> None:
+    """In IPython/Jupyter, show CheckFailed as one short line (unless another handler is set)."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return False
+        return
     shell = get_ipython()
-    if shell is None:
-        return False
-    registered = tuple(getattr(shell, "custom_exceptions", ()))
-    if registered == ():
+    if shell is not None and tuple(getattr(shell, "custom_exceptions", ())) == ():
         shell.set_custom_exc((CheckFailed,), _show_check_failed)
-        return True
-    return CheckFailed in registered  # someone else's handler: leave it, print the message
+
+
+def report_failure(text: str) -> None:
+    """Print a check's failure message (once) and raise ``CheckFailed`` with it.
+
+    In a notebook the error shown below the message is one short line, not a traceback.
+    """
+    __tracebackhide__ = True
+    print(text)
+    _install_notebook_display()
+    raise CheckFailed(text)
 
 
 def to_numpy(x: Any) -> Any:
@@ -147,9 +153,7 @@ class Checker:
             text += f"\n  hint: {hint}"
         if self.note:
             text += f"\n  note: {self.note}"
-        print(text)  # the message, once; in a notebook the error line below it is short
-        _install_notebook_display()
-        raise CheckFailed(text)
+        report_failure(text)
 
     def expect(self, ok: bool, got: Any, expected: Any, hint: str, what: str = "",
                after: str = "") -> None:

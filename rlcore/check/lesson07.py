@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._core import CheckFailed, fmt
+from ._core import fmt, report_failure
 
 __all__ = ["check_choice", "parse_choice"]
 
@@ -60,6 +60,5 @@ def check_choice(answer: Any, name: str, choices: str = "abcd", multiple: bool =
         problem = f"{name} = {fmt(answer, 60)} picks {len(letters)} options; this question has one answer"
     if problem:
         text = f"\u2717 {name}: {problem}.\n  hint: answer with {how}."
-        print(text)
-        raise CheckFailed(text)
+        report_failure(text)
     print(f"\u2713 {name}: answer recorded ({', '.join(letters)}); the hidden tests grade it.")
