@@ -66,6 +66,22 @@ def estimate_return(env, policy, n_episodes, gamma=1.0, seed=0):
 """,
 }
 
+# a rollout whose truncated flag comes from the last env.step only (not from reaching max_steps)
+_ROLLOUT_FLAG_FROM_STEP = textwrap.dedent("""
+def rollout(env, policy, max_steps=1000, seed=None):
+    obs, _ = env.reset(seed=seed)
+    O, A, R = [], [], []
+    for _ in range(max_steps):
+        a = policy(obs)
+        O.append(obs); A.append(a)
+        obs, r, term, trunc, _ = env.step(a)
+        R.append(r)
+        if term or trunc:
+            break
+    return Trajectory(observations=np.array(O), actions=np.array(A), rewards=np.array(R),
+                      terminated=term, truncated=trunc)
+""")
+
 # Realistic mistakes: three per exercise, each must fail the hidden tests.
 MUTANTS = {
     "finite_horizon_return": [
@@ -119,34 +135,10 @@ MUTANTS = {
             return Trajectory(observations=np.array(O), actions=np.array(A), rewards=np.array(R),
                               terminated=term, truncated=not term)
         """),
-        textwrap.dedent("""
-        def rollout(env, policy, max_steps=1000, seed=None):
-            obs, _ = env.reset(seed=seed)
-            O, A, R = [], [], []
-            for _ in range(max_steps):
-                a = policy(obs)
-                O.append(obs); A.append(a)
-                obs, r, term, trunc, _ = env.step(a)
-                R.append(r)
-                if term or trunc:
-                    break
-            return Trajectory(observations=np.array(O), actions=np.array(A), rewards=np.array(R),
-                              terminated=term, truncated=trunc)
-        """),
-        textwrap.dedent("""
-        def rollout(env, policy, max_steps=1000, seed=None):
-            obs, _ = env.reset(seed=seed)
-            O, A, R = [], [], []
-            for _ in range(max_steps):
-                a = policy(obs)
-                O.append(obs); A.append(a)
-                obs, r, term, trunc, _ = env.step(a)
-                R.append(r)
-                if term:  # forgets the env's time limit
-                    break
-            return Trajectory(observations=np.array(O), actions=np.array(A), rewards=np.array(R),
-                              terminated=term, truncated=not term)
-        """),
+        _ROLLOUT_FLAG_FROM_STEP,
+        # the loop stops only on terminated: it runs past the env's time limit
+        _ROLLOUT_FLAG_FROM_STEP.replace("if term or trunc:", "if term:")
+                               .replace("truncated=trunc)", "truncated=not term)"),
     ],
     "estimate_return": [
         textwrap.dedent("""
