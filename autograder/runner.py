@@ -111,6 +111,16 @@ def _pids(exclude: set[int]) -> list[int]:
     return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in exclude]
 
 
+def _pss_total(pids: list[int], count, max_procs: int) -> int | None:
+    """The summed proportional set size of ``pids``; None as soon as ``count()`` passes ``max_procs``."""
+    total = 0
+    for i, p in enumerate(pids):
+        if i % 8 == 7 and len(count()) > max_procs:
+            return None
+        total += _pss(p)
+    return total
+
+
 def _descendants_of_session(sid: int) -> list[int]:
     out = []
     for name in os.listdir("/proc"):
@@ -456,18 +466,28 @@ class Zygote:
                 status = st
                 break
             members = processes()
-            if time.monotonic() - start > timeout:
-                reason = "timeout"
-                break
             if len(members) > max_procs:
                 reason = "processes"
                 break
+            if time.monotonic() - start > timeout:
+                reason = "timeout"
+                break
             # Resident memory counts the pages a fork shares with us once per process; when
             # that crude sum is over the limit, measure properly: the proportional sizes of
-            # every process, ours included, minus what we had before the fork.
+            # every process, ours included, minus what we had before the fork. Reading
+            # smaps_rollup is slow and a growing fork bomb starves us of CPU while we read,
+            # so count the processes again first, and give up measuring once they are too many.
             used = sum(_rss(p) for p in members) - base_rss
             if used > memory:
-                used = sum(_pss(p) for p in members + [me]) - base_pss
+                members = processes()
+                if len(members) > max_procs:
+                    reason = "processes"
+                    break
+                pss = _pss_total(members + [me], processes, max_procs)
+                if pss is None:  # the count went over the limit while we measured
+                    reason = "processes"
+                    break
+                used = pss - base_pss
             peak = max(peak, used)
             if used > memory:
                 # a fork bomb grows both; measuring took a while, so count again first

@@ -114,7 +114,9 @@ def bwrap_command(python: str, args: list[str], uid: int | None = None) -> list[
         cmd += ["--ro-bind", p, p]
     cmd += _etc_binds()
     cmd += ["--tmpfs", str(ROOT / "autograder" / "hidden")]
-    for k, v in _env("/tmp/home").items():
+    # the course's own packages (only rlcore/ and autograder/ of ROOT are mounted): this
+    # checkout's, whatever the venv's editable install points at
+    for k, v in {**_env("/tmp/home"), "PYTHONPATH": str(ROOT)}.items():
         cmd += ["--setenv", k, v]
     cmd += ["--chdir", "/tmp", python, "-m", "autograder.runner", "--pidns"] + args
     if uid is not None:
@@ -197,7 +199,9 @@ class Worker:
     def __init__(self, sandbox: bool = True, python: str = sys.executable,
                  preload: list[str] | tuple[str, ...] = ()):
         self.sandbox = sandbox
-        self.python = python
+        # normalized: "lessons/../.venv/bin/python" (a learner's `make check` from lessons/)
+        # names a folder the sandbox does not mount
+        self.python = os.path.abspath(python)
         self.preload = list(preload)
         self.proc: subprocess.Popen | None = None
         self.ctl: socket.socket | None = None
