@@ -20,7 +20,28 @@ class GradeError(Exception):
 
 
 def assignments() -> list[str]:
+    """The lessons, found in solutions/: every folder ``<id>/`` holding ``<id>.ipynb``, sorted."""
     return sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+LESSON_PARTS = {  # what a lesson with graded exercises adds besides its notebook (docs/authoring.md)
+    "catalog": "rlcore/catalog/lesson{nn}.py",
+    "checks": "rlcore/check/lesson{nn}.py",
+    "hidden tests": "autograder/hidden/lesson{nn}.py",
+    "docs intro": "docs/exercises/{nn}.md",
+}
+
+
+def missing_parts(assignment: str) -> list[str]:
+    """The files a lesson with graded exercises needs and does not have, by repo path.
+
+    A lesson without graded test cells (the welcome lesson) needs none of them.
+    """
+    if not tests_of(source_notebook(assignment)):
+        return []
+    nn = assignment[:2]
+    return [path.format(nn=nn) for path in LESSON_PARTS.values()
+            if not (ROOT / path.format(nn=nn)).exists()]
 
 
 _IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_][\w.]*)\s+import|import\s+([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*))",
@@ -199,3 +220,54 @@ def plan(student: nbformat.NotebookNode, released: nbformat.NotebookNode,
     for gid in sorted(rel_answers - seen_answers):
         p.flags.append(f"missing-answer-metadata:{gid}")
     return p
+
+
+# A learner's kernel uses these (rlcore.check_notebook): nothing here imports the grader.
+SAVE_FIRST = ("This checks your notebook as last saved: save it first (Ctrl+S, or File > Save "
+              "Notebook). JupyterLab's autosave is not instant.")
+
+
+def _is_lesson(path: Path) -> bool:
+    """A copy of a lesson: its metadata names a course assignment (a scratch notebook does not)."""
+    try:
+        meta = read(path).metadata.get("course", {})
+    except GradeError:
+        return False
+    return isinstance(meta, dict) and meta.get("assignment") in assignments()
+
+
+def notebook_of_kernel(cwd: Path | None = None) -> Path | None:
+    """The notebook a Jupyter kernel runs (JupyterLab tells it in JPY_SESSION_NAME), else the
+    only course notebook in ``cwd``; None when that cannot be known."""
+    import os
+
+    cwd = Path(cwd or Path.cwd())
+    name = os.environ.get("JPY_SESSION_NAME")
+    if name:
+        for candidate in (Path(name), cwd / Path(name).name):
+            if candidate.suffix == ".ipynb" and candidate.is_file():
+                return candidate
+    here = [p for p in sorted(cwd.glob("*.ipynb")) if _is_lesson(p)]
+    return here[0] if len(here) == 1 else None
+
+
+def unsaved_answers(path: Path, ran: list[str]) -> list[str]:
+    """The answers whose last-run code (``ran``: the kernel's inputs, oldest first) is not saved.
+
+    For each answer cell of the saved notebook (nbgrader grade id NAME), the last input
+    that defines ``NAME`` (``def NAME`` or ``class NAME``) must be that cell's saved text.
+    """
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    stale = []
+    for cell in nb.cells:
+        nbg = cell.get("metadata", {}).get("nbgrader", {})
+        gid = nbg.get("grade_id") if nbg.get("solution") and cell.cell_type == "code" else None
+        if not gid:
+            continue
+        pattern = re.compile(rf"^\s*(?:def|class)\s+{re.escape(gid)}\b", re.MULTILINE)
+        last = next((src for src in reversed(ran) if pattern.search(src)), None)
+        if last is not None and last.strip() != cell.source.strip():
+            stale.append(gid)
+    return stale

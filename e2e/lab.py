@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "e2e" / "artifacts"
 RUN_DIR = ARTIFACTS / "tmp"  # every screenshot and log of the last run (git-ignored)
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
+LEARNER_CONFIG = ROOT / "etc" / "jupyter-learner"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -74,6 +75,9 @@ def free_port() -> int:
 class JupyterLab:
     """``with JupyterLab(folder) as lab:`` serves ``folder`` at ``lab.url(path)``; stops on exit.
 
+    ``learner=True`` (the default) configures it as ``make lab`` does, without nbgrader's
+    instructor tools; ``learner=False`` as ``make lab-instructor``.
+
     The server gets its own config/runtime/workspace folders (a learner's settings do
     not leak in), a random token, and a port picked just before start (retried if taken).
     On exit it is asked to shut down (kernels first), then its whole process tree is
@@ -81,8 +85,9 @@ class JupyterLab:
     """
 
     def __init__(self, root: Path, log_path: Path, jupyter: Path | None = None,
-                 start_timeout: float = 180.0) -> None:
+                 start_timeout: float = 180.0, learner: bool = True) -> None:
         self.root = Path(root)
+        self.learner = learner  # the configuration of `make lab` (no nbgrader instructor tools)
         self.log_path = Path(log_path)
         self.jupyter = jupyter or Path(sys.executable).with_name("jupyter")
         self.start_timeout = start_timeout
@@ -109,7 +114,13 @@ class JupyterLab:
         # no news/update pop-ups over the notebook in screenshots
         (config / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
             "@jupyterlab/apputils-extension:announcements": True}}))
+        # every cell in the page (no windowing), so a test can find any cell by its text
+        settings = config / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+        settings.mkdir(parents=True, exist_ok=True)
+        (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
         env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+        if self.learner:  # as `make lab` starts it (etc/jupyter-learner/README.md)
+            env["JUPYTER_CONFIG_PATH"] = str(LEARNER_CONFIG)
         env.update(JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(self._home / "runtime"),
                    JUPYTERLAB_WORKSPACES_DIR=str(self._home / "workspaces"),
                    PYTHONUNBUFFERED="1")

@@ -87,6 +87,65 @@ class Notebook:
                                         f"{self.prompts()}")
         self.wait_kernel_idle(timeout_s)
 
+    # --- typing, saving ----------------------------------------------------------------------
+
+    def code_cell(self, pattern: str) -> Locator:
+        """The first code cell whose source matches the regular expression ``pattern``."""
+        cells = self.page.locator(".jp-Notebook .jp-CodeCell")
+        seen = []
+        for i in range(cells.count()):
+            cell = cells.nth(i)
+            cell.scroll_into_view_if_needed()
+            editor = cell.locator(".jp-InputArea .cm-content")
+            editor.wait_for(state="attached", timeout=30_000)  # windowed notebooks draw cells late
+            text = editor.inner_text()
+            if re.search(pattern, text):
+                return cell
+            seen.append(text[:50])
+        raise AssertionError(f"no code cell matches {pattern!r}; cells: {seen}")
+
+    def set_source(self, cell: Locator, text: str) -> None:
+        """Replace the cell's text as a learner does: click in it, select all, type (paste) ``text``."""
+        editor = cell.locator(".jp-InputArea .cm-content")
+        editor.scroll_into_view_if_needed()
+        editor.click()
+        self.page.keyboard.press("Control+a")
+        self.page.keyboard.press("Delete")
+        self.page.keyboard.insert_text(text)  # one insertion, like a paste (no auto-indent)
+
+    def run_cell(self, cell: Locator, timeout_s: float = 300) -> None:
+        """Shift+Enter in ``cell``; wait until it has run (its prompt shows a number)."""
+        cell.locator(".jp-InputArea .cm-content").click()
+        self.page.keyboard.press("Shift+Enter")
+        self.page.wait_for_function("(el) => /\\[\\d+\\]/.test(el.textContent)",
+                                    arg=cell.locator(".jp-InputPrompt").element_handle(),
+                                    timeout=timeout_s * 1000)
+        self.wait_kernel_idle(timeout_s)
+
+    def append_cell(self, text: str) -> Locator:
+        """Add a code cell at the end (click the last cell, Esc, B), type ``text``; return the cell."""
+        cells = self.page.locator(".jp-Notebook .jp-Cell")
+        last = cells.nth(cells.count() - 1)
+        last.scroll_into_view_if_needed()
+        last.click()
+        self.page.keyboard.press("Escape")
+        self.page.keyboard.press("b")
+        new = self.page.locator(".jp-Notebook .jp-Cell").nth(cells.count() - 1)
+        new.locator(".cm-content").click()
+        self.page.keyboard.insert_text(text)
+        return new
+
+    def save(self) -> None:
+        """Ctrl+S, and wait until JupyterLab no longer marks the notebook as having unsaved changes."""
+        self.page.keyboard.press("Control+s")
+        self.page.wait_for_function(
+            "() => !document.querySelector('.jp-mod-current.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty')",
+            timeout=30_000)
+
+    def menu_labels(self) -> list[str]:
+        """The labels of the top menu bar (File, Edit, ..., and any extension's menu)."""
+        return self.page.eval_on_selector_all(".lm-MenuBar-itemLabel", "els => els.map(e => e.textContent)")
+
     # --- reading what the page shows ------------------------------------------------------
 
     def outputs(self) -> list[str]:

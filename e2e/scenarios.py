@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.release import release
 from e2e.lab import ROOT, RUN_DIR, JupyterLab, ensure_chromium, launch_browser
 from e2e.notebook import CHECK_FAILED, TRACEBACK, FigureDidNotChange, Notebook
 
@@ -33,6 +34,8 @@ DQN = "06-dqn"
 # rlcore.live.LiveCurve's status line, updated in place while a trainer runs
 LIVE_STATUS = r"env steps\s+[\d,]+ \| train time"
 GAMMA = r"γ|gamma|discount"
+# rlcore.live.progress's line in lesson 05's comparison of variants
+RUNS_PROGRESS = r"variants \(10 seeds each\): \d/3"
 
 
 def notebook_path(kind: str, assignment: str) -> Path:
@@ -55,12 +58,20 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def workspace():
-    """A temporary copy of lessons/, as a learner downloads it."""
+def course_copy():
+    """A temporary course folder (lessons/, solutions/, nbgrader's config), as a learner clones it."""
     tmp = Path(tempfile.mkdtemp(prefix="rl-course-e2e-"))
     shutil.copytree(ROOT / "lessons", tmp / "lessons")
-    yield tmp / "lessons"
+    shutil.copytree(ROOT / "solutions", tmp / "solutions")
+    shutil.copy(ROOT / "nbgrader_config.py", tmp)
+    yield tmp
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def workspace(course_copy):
+    """The folder JupyterLab serves: the copy's lessons/."""
+    return course_copy / "lessons"
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +202,7 @@ def test_the_redraw_check_fails_for_a_widget_that_does_not_redraw(open_notebook,
 
 def test_lesson05_trains_with_a_live_progress_line_and_learning_curve(open_notebook, workspace):
     nb = open_notebook(filled_in(workspace, PG), "05-policy-gradients")
-    nb.record_texts(LIVE_STATUS + r"[^\n]*")
+    nb.record_texts(f"(?:{LIVE_STATUS}|{RUNS_PROGRESS})" + r"[^\n]*")
     shots: list[str] = []
 
     def watch(notebook: Notebook) -> None:  # a screenshot while training, when we catch one
@@ -201,9 +212,14 @@ def test_lesson05_trains_with_a_live_progress_line_and_learning_curve(open_noteb
 
     nb.run_all(timeout_s=1200, while_running=watch)
     assert_no_tracebacks(nb)
-    seen = nb.recorded_texts()
+    recorded = nb.recorded_texts()
+    seen = [t for t in recorded if re.match(LIVE_STATUS, t)]
     assert len(seen) >= 2, (f"the progress line did not update while training (saw {seen}); "
                             "expected rlcore.live's status line to change in place")
+    runs = [t for t in recorded if re.match(RUNS_PROGRESS, t)]
+    assert any(re.search(r": [0-2]/3 ", t) for t in runs), (  # seen while it ran, not only at the end
+        f"the comparison of variants (3 populations of 10 seeds) did not count them as they finished: {runs}")
+    assert any(re.match(r"variants \(10 seeds each\): 3/3 in", t) for t in runs), runs  # and it ended
     cell = nb.cell_with_output(LIVE_STATUS)
     lines = [t for t in cell.locator(".jp-OutputArea-output").all_text_contents()
              if re.search(LIVE_STATUS, t)]
@@ -241,3 +257,99 @@ def test_unfilled_lesson02_shows_the_kind_check_message(open_notebook):
     # the kind message comes first, above any traceback the stop produces
     assert TRACEBACK not in message.split("hint:")[0]
     nb.shot("check-message", target=cell.locator(".jp-OutputArea-output").first, publish=True)
+
+
+ANSWER = ("def finite_horizon_return(rewards):\n"
+          "    \"\"\"my answer, typed in the browser\"\"\"\n"
+          "    return float(sum(rewards))\n")
+
+
+def test_an_answer_typed_and_saved_in_jupyterlab_survives_make_release_and_self_checks(
+        open_notebook, course_copy):
+    """Point 1 and 5 of issue 14: the answer outlives `make release`; the learner grades it from a cell."""
+    require("lessons", RETURNS)
+    nb = open_notebook(f"{RETURNS}/{RETURNS}.ipynb", "02-answer-survives")
+    answer = nb.code_cell(r"def finite_horizon_return")
+    nb.set_source(answer, ANSWER)
+    nb.run_cell(answer)
+    nb.save()
+    path = course_copy / "lessons" / RETURNS / f"{RETURNS}.ipynb"
+    assert "my answer, typed in the browser" in path.read_text(), "Ctrl+S did not save the answer"
+    mine = path.read_bytes()
+
+    (done,) = release([RETURNS], root=course_copy)  # what `make release` does to this folder
+    assert done.status == "refused", done
+    assert "answers typed in: `finite_horizon_return`" in done.message(course_copy)
+    assert path.read_bytes() == mine
+    nb.page.reload()
+    nb.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    nb.wait_kernel_idle()
+    assert "my answer, typed in the browser" in nb.code_cell(r"def finite_horizon_return").inner_text()
+    nb.shot("answer-after-release", target=nb.code_cell(r"def finite_horizon_return"), publish=True)
+
+    check = nb.append_cell("import rlcore\nrlcore.check_notebook()")
+    nb.run_cell(check, timeout_s=600)
+    text = "\n".join(check.locator(".jp-OutputArea-output").all_text_contents())
+    assert "save it first" in text, text[:2000]
+    assert "\u2713 test_finite_horizon_return [passed]" in text, text[:3000]
+    assert "\u2717 test_rollout [error]" in text and "not written yet" in text, text[:3000]
+    assert TRACEBACK not in text
+    nb.shot("self-check-in-a-cell", target=check, publish=True)
+
+    # a change that is run but not saved: the check says so instead of grading the old file
+    answer = nb.code_cell(r"def finite_horizon_return")
+    nb.set_source(answer, ANSWER.replace("float(sum(rewards))", "0.0"))
+    nb.run_cell(answer)
+    nb.run_cell(check, timeout_s=600)
+    text = "\n".join(check.locator(".jp-OutputArea-output").all_text_contents())
+    assert "Not checked" in text and "`finite_horizon_return`" in text and "Save the notebook" in text, text
+    nb.shot("self-check-asks-to-save", target=check)
+
+    # stuck: the learner puts the cell back as released, in place
+    answer = nb.code_cell(r"def finite_horizon_return")
+    nb.set_source(answer, 'import rlcore\nrlcore.restore_cell("finite_horizon_return")')
+    nb.run_cell(answer)
+    nb.page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea .cm-content')]"
+        ".some(e => e.textContent.includes('def finite_horizon_return') && "
+        "e.textContent.includes('raise NotImplementedError()'))", timeout=30_000)
+    restored = nb.code_cell(r"def finite_horizon_return")
+    assert "restore_cell(" not in restored.locator(".cm-content").inner_text()
+    assert "now holds the released `finite_horizon_return`" in restored.inner_text()
+    nb.shot("cell-restored", target=restored)
+
+
+def disabled_extensions(nb: Notebook) -> list[str]:
+    """The JupyterLab extensions the page was told to leave out (its page config)."""
+    return nb.page.evaluate(
+        "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).disabledExtensions")
+
+
+def test_learners_have_no_instructor_tools_and_instructors_do(open_notebook, lab, browser, course_copy):
+    """Point 5: `make lab` (learner) shows no Nbgrader menu, Formgrader or Validate; `make lab-instructor` does."""
+    nb = open_notebook(f"{WELCOME}/{WELCOME}.ipynb", "learner-menus")
+    labels = nb.menu_labels()
+    assert "File" in labels and "Nbgrader" not in labels, labels
+    # the whole nbgrader extension (Validate, Assignment List, Create Assignment...) is off
+    assert "@jupyter/nbgrader" in disabled_extensions(nb)
+    nb.shot("learner-menus")
+    import urllib.error
+    import urllib.request
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"{lab.base}/formgrader?token={lab.token}", timeout=30)
+    assert err.value.code == 404
+    assert "exchange directory" not in lab.log_tail(10**6).lower()
+
+    with JupyterLab(course_copy, RUN_DIR / "jupyterlab-instructor.log", learner=False) as instructor:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            inst = Notebook(ctx.new_page(), instructor.url(f"lessons/{WELCOME}/{WELCOME}.ipynb",
+                                                           workspace="instructor"),
+                            RUN_DIR, "instructor").open()
+            assert "Nbgrader" in inst.menu_labels(), inst.menu_labels()
+            assert "@jupyter/nbgrader" not in disabled_extensions(inst)
+            inst.page.click('.lm-MenuBar-itemLabel:text-is("Nbgrader")')
+            inst.page.wait_for_selector('.lm-Menu-itemLabel:text-is("Formgrader")', timeout=30_000)
+            inst.shot("instructor-menu")
+        finally:
+            ctx.close()
