@@ -11,6 +11,7 @@ escaped, so a notebook cannot put HTML or script into the page.
 from __future__ import annotations
 
 import html
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -59,7 +60,22 @@ def _result_box(t: dict) -> str:
     color = STATUS_COLOR.get(t["status"], "#6e7781")
     return (f'<div class="result" style="border-color:{color}"><b style="color:{color}">'
             f'{html.escape(t["status"])}</b> {t["score"]:g}/{t["max_score"]:g} — '
-            f'{html.escape(t["message"])}</div>')
+            f'{html.escape(t["message"])}{_mistake_note(t)}</div>')
+
+
+def _mistake_note(t: dict) -> str:
+    """"Mistake: summed instead of averaged (pg_loss/sum)" for a test that matched a named mistake."""
+    if not t.get("mistake"):
+        return ""
+    from rlcore import catalog
+
+    ex = catalog.get(t["mistake"].split("/", 1)[0])
+    try:
+        short = ex.mistake(t["mistake"]).short if ex else ""
+    except KeyError:
+        short = ""
+    return (f"<br><span class='label'>Mistake: {html.escape(short)} "
+            f"(<code>{html.escape(t['mistake'])}</code>)</span>")
 
 
 def render(record: dict, submission: Path | None) -> str:
@@ -82,7 +98,7 @@ def render(record: dict, submission: Path | None) -> str:
         color = STATUS_COLOR.get(t["status"], "#6e7781")
         out.append(f"<tr><td>{html.escape(t['name'])}</td><td style='color:{color}'>"
                    f"{html.escape(t['status'])}</td><td>{t['score']:g}/{t['max_score']:g}</td>"
-                   f"<td>{html.escape(t['message'])}</td></tr>")
+                   f"<td>{html.escape(t['message'])}{_mistake_note(t)}</td></tr>")
     out.append("</table>")
     if result["flags"]:
         out.append("<p><b>Notes from the grader:</b></p><ul>")
@@ -137,6 +153,11 @@ def write_feedback(grading: str | Path, students: list[str] | None = None) -> li
             continue
         dest = grading / "feedback" / student / assignment / f"{assignment}.html"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(render(record, subs.get((student, assignment))), encoding="utf-8")
+        submission = subs.get((student, assignment))
+        dest.write_text(render(record, submission), encoding="utf-8")
+        if submission is not None:  # what `nbgrader release_feedback` reads beside the page
+            for name in ("timestamp.txt", "submission_secret.txt"):
+                if (submission.parent / name).exists():
+                    shutil.copyfile(submission.parent / name, dest.parent / name)
         written.append(dest)
     return written

@@ -1,8 +1,9 @@
 """Grade one submission: plan its cells, run them and the probes in the sandbox, judge here.
 
-Result (COURSE.md): {"assignment", "score", "max_score",
-"tests": [{"name", "score", "max_score", "status", "message"}], "flags": [...]}
-with status one of passed, failed, error, timeout, not-run.
+Result (docs/contract.md): {"assignment", "score", "max_score",
+"tests": [{"name", "score", "max_score", "status", "message", "mistake"}], "flags": [...]}
+with status one of passed, failed, error, timeout, not-run, and ``mistake`` the catalog id
+of the named mistake a failed test matched (``"dqn_targets/no_done_mask"``) or None.
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def judge(context: dict, run: sandbox.RunResult) -> dict:
     where = _cell_where(run.events, plan)
     results = []
     for t, cases in context["tests"]:
-        status, message = _judge_test(t, cases, o, plan, run, where)
+        status, message, mistake = _judge_test(t, cases, o, plan, run, where)
         if t.grade_id in plan.deleted_tests:
             passed = status == "passed"
             status, message = "not-run", (
@@ -161,18 +162,19 @@ def judge(context: dict, run: sandbox.RunResult) -> dict:
         if cases is None:
             flags.append(f"no-hidden-tests:{t.grade_id}")
         results.append({"name": t.grade_id, "score": t.points if status == "passed" else 0.0,
-                        "max_score": t.points, "status": status, "message": message})
+                        "max_score": t.points, "status": status, "message": message,
+                        "mistake": mistake if status == "failed" else None})
     return {"assignment": context["assignment"], "score": sum(r["score"] for r in results),
             "max_score": sum(r["max_score"] for r in results), "tests": results,
             "flags": sorted(set(flags), key=flags.index)}
 
 
 def _judge_test(t, cases, o: Observed, plan: notebook.Plan, run: sandbox.RunResult,
-                where: str) -> tuple[str, str]:
+                where: str) -> tuple[str, str, str | None]:
     name, gid = t.name, t.grade_id
     if cases is None:
         return "error", (f"The grader has no hidden tests for `{name}` (instructor: add its spec to "
-                         "autograder/hidden/); it was not graded.")
+                         "autograder/hidden/); it was not graded."), None
     if gid in o.missing:
         hint = ""
         for i, err in sorted(o.cell_errors.items()):
@@ -180,40 +182,40 @@ def _judge_test(t, cases, o: Observed, plan: notebook.Plan, run: sandbox.RunResu
                 hint = f" (the notebook raised {err} in {plan.labels[i]})"
                 break
         return "error", (f"`{name}` is not defined when the notebook runs: keep the cell that defines "
-                         f"it, with its name unchanged{hint}.")
+                         f"it, with its name unchanged{hint}."), None
     if gid in o.reference:
         return "failed", (f"`{name}` uses rlcore's reference implementation ({o.reference[gid]}) "
-                          "instead of your own code.")
+                          "instead of your own code."), None
     got = o.cases.get(gid, {})
     if len(got) < len(cases):
         if run.ended == "timeout":
-            return "timeout", f"Not run: the notebook {run.detail}{where}. Look for an endless loop."
+            return "timeout", f"Not run: the notebook {run.detail}{where}. Look for an endless loop.", None
         if run.ended in ("memory", "processes", "worker"):
-            return "error", f"Not run: the notebook {run.detail}{where} and was stopped."
+            return "error", f"Not run: the notebook {run.detail}{where} and was stopped.", None
         if run.ended == "crashed":
-            return "not-run", f"Not run: {run.detail}{where}."
+            return "not-run", f"Not run: {run.detail}{where}.", None
         return "not-run", ("Not run: the grader received no result for this test (the notebook "
-                           f"stopped early{where}).")
+                           f"stopped early{where})."), None
     for k, case in enumerate(cases):
         ev = got[k]
         call = case.call or name
         if (gid, k) in o.duplicates:
             return "failed", (f"The grader received two results for the same check of `{name}`: "
-                              "something in the notebook wrote to the grader's channel.")
+                              "something in the notebook wrote to the grader's channel."), None
         if "skipped" in ev:
-            return "not-run", f"{call} was not run (an earlier check of `{name}` stopped)."
+            return "not-run", f"{call} was not run (an earlier check of `{name}` stopped).", None
         if "timeout" in ev:
-            return "timeout", f"{call} did not return within {ev['timeout']} s (an endless loop?)."
+            return "timeout", f"{call} did not return within {ev['timeout']} s (an endless loop?).", None
         if "error" in ev:
-            return "error", f"{call} raised {ev['error']}"
+            return "error", f"{call} raised {ev['error']}", None
         try:
-            case.judge(ev.get("obs"))
+            hidden.judge_case(name, case, ev.get("obs"))
         except hidden.Mistake as e:
-            return "failed", str(e)
+            return "failed", str(e), e.id
         except Exception as e:  # noqa: BLE001 - a malformed observation is the student's failure
             return "failed", (f"{call} returned something the test could not read "
-                              f"({type(e).__name__}: {str(e)[:160]}).")
-    return "passed", f"{len(cases)} hidden checks passed."
+                              f"({type(e).__name__}: {str(e)[:160]})."), None
+    return "passed", f"{len(cases)} hidden checks passed.", None
 
 
 def grade(path: str | Path, use_sandbox: bool = True, timeout: float = 120.0, memory_mb: int = 2048,
@@ -247,6 +249,8 @@ def summary(result: dict) -> str:
         lines.append(f"  {mark} {t['name']} [{t['status']}] {t['score']:g}/{t['max_score']:g}")
         if t["status"] != "passed":
             lines.append("      " + t["message"])
+            if t.get("mistake"):
+                lines.append(f"      (mistake: {t['mistake']})")
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("passed", "failed")))
     if result["flags"]:
         lines.append("flags: " + ", ".join(result["flags"]))

@@ -286,8 +286,9 @@ probe("call_or_error")(_errors_observed(_probe_call))
 @probe("mlp")
 @_errors_observed
 def _probe_mlp(target: Any, **payload: Any) -> Any:
-    """Build target(*args, **kwargs); report its modules and Linear shapes, then run it in
-    float64 on ``x`` after copying ``weights`` [[W, b], ...] into its Linear layers in order."""
+    """Build target(*args, **kwargs); report its modules (nn.Identity, which computes nothing,
+    left out) and Linear shapes, then run it in float64 on ``x`` after copying ``weights``
+    [[W, b], ...] into its Linear layers in order."""
     import torch
     out, _, _ = _call(target, payload)
     obs: dict[str, Any] = {"type": type(out).__name__,
@@ -295,6 +296,7 @@ def _probe_mlp(target: Any, **payload: Any) -> Any:
     if not isinstance(out, torch.nn.Module):
         return obs
     children = list(out) if isinstance(out, torch.nn.Sequential) else list(out.children())
+    children = [m for m in children if not isinstance(m, torch.nn.Identity)]
     linears = [m for m in out.modules() if isinstance(m, torch.nn.Linear)]
     obs.update(modules=[type(m).__name__ for m in children],
                n_distinct=len({id(m) for m in children}),
@@ -317,17 +319,26 @@ def _probe_mlp(target: Any, **payload: Any) -> Any:
 def _probe_sgd_step(target: Any, **payload: Any) -> Any:
     """Call target(params, lr) on Parameters with given values and grads (None allowed),
     passed as a list or a generator; report each original Parameter's value and grad after,
-    and which list entries were replaced by other objects."""
+    which list entries were replaced by other objects, and which Parameters still share
+    memory with the gradient they were given (they change when it is changed afterwards)."""
     import torch
     params = [torch.nn.Parameter(decode(v)) for v in payload["values"]]
-    for p, g in zip(params, payload["grads"]):
-        p.grad = None if g is None else decode(g)
+    grads = [None if g is None else decode(g) for g in payload["grads"]]
+    for p, g in zip(params, grads):
+        p.grad = g
     given = list(params)
     target((p for p in given) if payload.get("generator") else given, payload["lr"])
-    return {"values": [encode(p.detach()) for p in params],
-            "grads": [None if p.grad is None else encode(p.grad) for p in params],
-            "replaced": [i for i, (a, b) in enumerate(zip(given, params)) if a is not b],
-            "requires_grad": [bool(p.requires_grad) for p in params]}
+    obs = {"values": [encode(p.detach()) for p in params],
+           "grads": [None if p.grad is None else encode(p.grad) for p in params],
+           "replaced": [i for i, (a, b) in enumerate(zip(given, params)) if a is not b],
+           "requires_grad": [bool(p.requires_grad) for p in params]}
+    after = [p.detach().clone() for p in params]
+    with torch.no_grad():
+        for g in grads:
+            if g is not None:
+                g.add_(1.0)  # the next backward() accumulates into the gradient like this
+    obs["shares_grad"] = [i for i, (p, a) in enumerate(zip(params, after)) if not torch.equal(p.detach(), a)]
+    return obs
 
 
 @probe("sample_counts")
@@ -384,19 +395,27 @@ def _probe_sample_counts(target: Any, **payload: Any) -> Any:
 def _probe_replay_buffer(target: Any, **payload: Any) -> Any:
     """Build target(capacity, obs_shape, seed=seed) and run ``ops`` in order:
     ["add", obs, actions, rewards, next_obs, dones] | ["len"] | ["sample", batch_size] |
-    ["new"] (start again with a fresh buffer); observe len() and every sample's fields
-    (or the error a sample raised)."""
+    ["new"] (start again with a fresh buffer) | ["poke"] (add 1000 in place to the float arrays
+    of the last add: what was stored must not change); observe len() and every sample's
+    fields (or the error a sample raised)."""
     def build() -> Any:
         return target(payload["capacity"], decode(payload["obs_shape"]), seed=payload["seed"])
 
     buf = build()
     results: list[Any] = []
+    last: list[Any] = []
     for op in payload["ops"]:
         if op[0] == "new":  # a second buffer with the same arguments (same seed)
             buf = build()
             results.append(None)
         elif op[0] == "add":
-            buf.add(*decode(op[1:]))
+            last = decode(op[1:])
+            buf.add(*last)
+            results.append(None)
+        elif op[0] == "poke":  # the caller reuses its arrays after add
+            for a in last:
+                if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                    a += 1000.0
             results.append(None)
         elif op[0] == "len":
             results.append(len(buf))
@@ -419,7 +438,8 @@ def _probe_replay_buffer(target: Any, **payload: Any) -> Any:
 def _probe_update_target(target: Any, **payload: Any) -> Any:
     """Build two nets Linear -> ReLU -> Linear holding ``target_weights`` / ``online_weights``
     ([W1, b1, W2, b2]), call target(target_net, online_net[, tau=tau]); observe both nets'
-    parameters after, and whether the target kept its Parameter objects."""
+    parameters after, whether the target kept its Parameter objects, and the target's
+    parameters again after the online ones were changed in place (they must not follow)."""
     import torch
 
     def build(weights: list) -> Any:
@@ -436,6 +456,11 @@ def _probe_update_target(target: Any, **payload: Any) -> Any:
     kwargs = {"tau": payload["tau"]} if "tau" in payload else {}
     target(target_net, online_net, **kwargs)
     after = list(target_net.parameters())
-    return {"target": [encode(p.detach()) for p in after],
-            "online": [encode(p.detach()) for p in online_net.parameters()],
-            "same_objects": len(before) == len(after) and all(a is b for a, b in zip(before, after))}
+    obs = {"target": [encode(p.detach()) for p in after],
+           "online": [encode(p.detach()) for p in online_net.parameters()],
+           "same_objects": len(before) == len(after) and all(a is b for a, b in zip(before, after))}
+    with torch.no_grad():  # a training step on the online network...
+        for p in online_net.parameters():
+            p.add_(1.0)
+    obs["target_after_online_change"] = [encode(p.detach()) for p in target_net.parameters()]
+    return obs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
+import zlib
 from pathlib import Path
 
 import nbformat
@@ -62,9 +63,21 @@ def filled_in(assignment: str, tmpdir: Path | None = None) -> Path:
     return with_answers(assignment, answers, tmpdir=tmpdir)
 
 
+def seed_of(path: Path) -> int:
+    """A seed fixed by the submission's bytes: the same notebook always meets the same hidden inputs.
+
+    The grader draws fresh inputs on every run; a test that grades with them could pass
+    or fail by chance (two mistakes that some inputs make indistinguishable). Seeded this
+    way the suite is reproducible, and different submissions still meet different inputs
+    (``tools/mutant_sweep.py`` looks for such races over many seeds).
+    """
+    return zlib.crc32(Path(path).read_bytes())
+
+
 def grade(path: Path, **kw) -> dict:
     from autograder.grade import grade as _grade
 
+    kw.setdefault("seed", seed_of(path))
     return _grade(path, **kw)
 
 
@@ -92,28 +105,51 @@ def outputs_of(nb: nbformat.NotebookNode) -> list:
     return outs
 
 
-def assert_released_fails_kindly(assignment: str) -> None:
-    """The released lesson stops at its first check, which says the exercise is not written yet."""
+def executed_solutions(assignment: str) -> tuple[list, str]:
+    """Execute the solutions notebook; return its outputs and their printed text, asserting that
+    no cell raised and the visible check of every catalogued exercise of the lesson passed."""
+    from rlcore import catalog
+
+    outputs = outputs_of(execute(solutions_path(assignment)))
+    text = "".join(str(o.get("text", "")) for o in outputs)
+    for ex in catalog.exercises_of(assignment):
+        assert f"\u2713 {ex.name}: all" in text, f"the visible check of {ex.name} did not pass"
+    return outputs, text
+
+
+def assert_released_fails_kindly(assignment: str, ename: str = "CheckFailed",
+                                 says: str = "not written yet") -> None:
+    """The released lesson stops at its first check, which says the exercise is not written yet.
+
+    A quiz stops at its first answer cell instead (``ename="NotImplementedError"``), whose
+    comment says it is ``"not answered yet"``.
+    """
     from nbclient.exceptions import CellExecutionError
 
     try:
         execute(lesson_path(assignment))
     except CellExecutionError as e:
-        assert e.ename == "CheckFailed" and "not written yet" in e.evalue
-        assert "Traceback" not in str(e) and "rlcore/check" not in str(e)  # no traceback into rlcore
+        assert e.ename == ename and says in (e.evalue if ename == "CheckFailed" else str(e)), str(e)[:600]
+        assert "rlcore/" not in str(e)  # no traceback into rlcore
+        if ename == "CheckFailed":
+            assert "Traceback" not in str(e)
     else:
         raise AssertionError(f"lessons/{assignment} ran through although no exercise is written")
 
 
-def assert_full_and_zero(assignment: str, names: list[str], tmpdir: Path) -> None:
-    """The filled-in lesson grades full marks; the released one 0, one 'not written yet' per test."""
+def assert_full_and_zero(assignment: str, names: list[str], tmpdir: Path, status: str = "error",
+                         says: str = "not written yet") -> None:
+    """The filled-in lesson grades full marks; the released one 0, one 'not written yet' per test.
+
+    (A quiz's unanswered questions are ``status="failed"``, ``"not answered yet"``.)
+    """
     full = grade(filled_in(assignment, tmpdir))
     assert full["score"] == full["max_score"] > 0, full
     assert all(t["status"] == "passed" for t in full["tests"])
     empty = grade(lesson_path(assignment))
     assert empty["score"] == 0
     assert len(empty["tests"]) == len(names)
-    assert all(t["status"] == "error" and "not written yet" in t["message"] for t in empty["tests"])
+    assert all(t["status"] == status and says in t["message"] for t in empty["tests"]), empty["tests"]
 
 
 def assert_mutants_graded_below_full(assignment: str, answers: dict[str, str], tmpdir: Path,
@@ -127,3 +163,17 @@ def assert_mutants_graded_below_full(assignment: str, answers: dict[str, str], t
         assert t["message"]
         if named:
             assert named[name].lower() in t["message"].lower(), (name, t)
+
+
+def assert_mistakes_unambiguous(assignment: str, seeds: range) -> None:
+    """On every seed's hidden inputs, no catalogued mistake of the lesson can be named as another
+    (``autograder.hidden.unambiguous``): the naming races the contract test's three seeds may miss."""
+    import numpy as np
+
+    from autograder import hidden
+    from rlcore import catalog
+
+    for ex in catalog.exercises_of(assignment):
+        for seed in seeds:
+            cases = hidden.cases_for(ex.name, np.random.default_rng(seed))
+            assert hidden.unambiguous(ex.name, cases), f"{ex.name}: two mistakes look alike on seed {seed}"

@@ -10,9 +10,9 @@ import gradelib
 import nbformat
 import pytest
 from fixtures import sandboxes
+from gradelib import grade
 
 from autograder import notebook as nbmod
-from autograder.grade import grade
 from autograder.notebook import assignments
 
 ASSIGNMENTS = assignments()
@@ -56,7 +56,7 @@ def test_command_line_prints_the_json_contract(tmp_path):
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert set(result) == {"assignment", "score", "max_score", "tests", "flags"}
-    assert set(result["tests"][0]) == {"name", "score", "max_score", "status", "message"}
+    assert set(result["tests"][0]) == {"name", "score", "max_score", "status", "message", "mistake"}
     assert result["score"] == result["max_score"] == 8
 
 

@@ -9,15 +9,8 @@ import torch
 
 from rlcore import dqn_parts
 from rlcore.check import CheckFailed
-from rlcore.probes import (
-    PROBE_GAMMA,
-    PROBES,
-    ProbeEnv,
-    check_probes,
-    expected_q,
-    probe_env_id,
-    run_probe,
-)
+from rlcore.check.probes import check_probes, run_probe
+from rlcore.probe_envs import PROBE_GAMMA, PROBES, ProbeEnv, expected_q, probe_env_id
 
 
 def _episode(k: int, action: int, seed: int = 0) -> list[tuple[float, float, bool, bool]]:
@@ -107,9 +100,12 @@ class _ShuffledRewards(dqn_parts.ReplayBuffer):
     (4, {"dqn_loss": _max_loss}, "gather"),
 ])
 def test_broken_part_is_named(k, parts, words):
-    result = run_probe(k, seed=0, **parts)
+    result = run_probe(k, seed=0, check_functions=False, **parts)  # the probe's own diagnosis
     assert not result.passed
     assert words in result.message
+    checked = run_probe(k, seed=0, **parts)  # by default a part failing its visible check says so
+    assert not checked.passed
+    assert "does not pass its check yet" in checked.message or words in checked.message
 
 
 def test_learner_error_is_reported_not_raised():
@@ -122,8 +118,52 @@ def test_learner_error_is_reported_not_raised():
 
 def test_check_probes_stops_at_first_failure(capsys):
     with pytest.raises(CheckFailed, match="probe 1"):
-        check_probes(dqn_targets=_no_done_targets)
+        check_probes(dqn_targets=_no_done_targets, check_functions=False)
     out = capsys.readouterr().out
     assert "probe 1" in out and "probe 2" not in out
     with pytest.raises(ValueError, match="unknown DQN parts"):
         run_probe(1, dqn_loos=_max_loss)
+
+
+# --------------------------------------------------------------------- the learner's buffer, watched
+def _buffer(slug: str | None):
+    """The catalog's correct learner-style buffer (None) or the wrong one of mistake ``slug``."""
+    from rlcore import catalog
+
+    ex = catalog.get("ReplayBuffer")
+    return ex, (ex.define(ex.alternatives[1]) if slug is None else ex.define(ex.mistake(slug).wrong))
+
+
+@pytest.mark.parametrize("check_functions", [False, True])
+def test_a_buffer_sampling_never_written_slots_fails_a_probe_naming_it(check_functions):
+    """The probe's own watch (and, by default, the visible check first) names the mistake,
+    even though the Q-values of probe 1 come out right."""
+    ex, buffer = _buffer("never_written_slots")
+    result = run_probe(1, ReplayBuffer=buffer, check_functions=check_functions)
+    assert not result.passed
+    assert ex.mistake("never_written_slots").message in result.message
+    assert ex.mistake("fields_unpaired").message not in result.message
+
+
+def test_a_buffer_mixing_up_fields_fails_probe_2_naming_it():
+    ex, buffer = _buffer("fields_unpaired")
+    result = run_probe(2, ReplayBuffer=buffer, check_functions=False)
+    assert not result.passed and ex.mistake("fields_unpaired").message in result.message
+
+
+def test_a_correct_learner_buffer_passes_the_watched_probes():
+    _, buffer = _buffer(None)
+    assert run_probe(2, ReplayBuffer=buffer).passed
+
+
+def test_an_unfilled_buffer_is_named_in_a_whole_sentence():
+    import gradelib
+    import nbformat
+
+    released = nbformat.read(gradelib.lesson_path("06-dqn"), as_version=4)
+    cell = next(c for c in released.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ReplayBuffer")
+    stub = gradelib.define(cell.source, "ReplayBuffer", {"np": np, "torch": torch})  # as released
+    for check_functions in (True, False):
+        text = str(run_probe(1, ReplayBuffer=stub, check_functions=check_functions))
+        assert "ReplayBuffer is not written yet" in text and "hint:" in text, text
+        assert not any(line.rstrip().endswith(":") for line in text.splitlines()), text

@@ -1,6 +1,6 @@
 """Hidden tests: fresh random cases and the judges that grade what the probes observed.
 
-Each graded name of COURSE.md has a *spec*: ``@exercise("NAME")`` on a function
+Each graded name of docs/contract.md has a *spec*: ``@exercise("NAME")`` on a function
 ``spec(rng) -> list[Case]``. A ``Case`` says which probe to run in the student's
 process and with what plain-data payload, and holds a ``judge(observation)`` that
 runs in the grader's process and raises ``Mistake(message)`` when the answer is
@@ -32,17 +32,53 @@ __all__ = [
     "cases_for",
     "exercise",
     "expect_close",
+    "fail",
+    "identify",
     "kind_of",
     "load_all",
+    "named",
     "obs_array",
     "run_hidden",
+    "tells_apart",
+    "unambiguous",
 ]
 
-LESSON_MODULES = ["lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07"]
 
 
 class Mistake(AssertionError):
-    """The student's answer is wrong; the message names what was called, got, expected, why."""
+    """The student's answer is wrong; the message names what was called, got, expected, why.
+
+    id: the catalog id of the named mistake it is (``"dqn_targets/no_done_mask"``), or None.
+    what: the "called ..., returned ..., expected ..." part, without the hint, so that a
+    mistake identified later can replace the hint.
+    """
+
+    def __init__(self, message: str, id: str | None = None, what: str = "") -> None:
+        super().__init__(message)
+        self.id, self.what = id, what
+
+
+def fail(what: str, hint: str = "") -> Mistake:
+    """A ``Mistake`` saying ``what`` happened ("f(x) returned a list, expected a Tensor"), then a hint.
+
+    If the catalog later names the mistake, its message replaces the hint.
+    """
+    return Mistake(f"{what}. {hint}".strip() if hint else f"{what}.", what=what)
+
+
+def named(mistake_id: str, what: str = "") -> Mistake:
+    """The ``Mistake`` for catalogued mistake ``mistake_id``: ``what`` then its message.
+
+    For judges that recognise a mistake by its behaviour (random draws, object identity)
+    rather than by value: ``raise named("ReplayBuffer/never_written_slots", call + " returned ...")``.
+    """
+    from rlcore import catalog
+
+    exercise = catalog.get(mistake_id.split("/", 1)[0])
+    if exercise is None:
+        raise KeyError(f"no catalogued exercise for mistake {mistake_id!r}")
+    m = exercise.mistake(mistake_id)
+    return Mistake(f"{what + '. ' if what else ''}Likely mistake: {m.message}.", id=m.id, what=what)
 
 
 @dataclass
@@ -67,14 +103,18 @@ def exercise(name: str) -> Callable:
     return deco
 
 
+def lesson_modules() -> list[str]:
+    """The hidden-test modules found on disk: ``["lesson01", "lesson02", ...]``."""
+    import pkgutil
+    import re
+
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"lesson\d\d", m.name))
+
+
 def load_all() -> dict[str, Callable]:
-    """Import every lesson's spec module (missing modules are skipped)."""
-    for mod in LESSON_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{mod}":
-                raise
+    """Import every lesson's spec module (found on disk); return name -> spec."""
+    for mod in lesson_modules():
+        importlib.import_module(f"{__name__}.{mod}")
     return EXERCISES
 
 
@@ -184,13 +224,10 @@ def expect_close(
             raise Mistake(f"{call} returned {describe(observed)}, expected {describe_value(exp)}. "
                           f"Likely mistake: {message}")
     if got is not None and got.shape != exp.shape:
-        raise Mistake(f"{call} returned shape {got.shape}, expected shape {exp.shape}. "
-                      + (hint or ""))
-    if got is None:
-        raise Mistake(f"{call} returned {describe(observed)}, expected {describe_value(exp)}. "
-                      + (hint or ""))
-    raise Mistake(f"{call} returned {describe(observed)}, expected {describe_value(exp)}. "
-                  + (hint or ""))
+        what = f"{call} returned shape {got.shape}, expected shape {exp.shape}"
+    else:
+        what = f"{call} returned {describe(observed)}, expected {describe_value(exp)}"
+    raise Mistake(f"{what}. {hint or ''}".strip(), what=what)
 
 
 def describe_value(x: np.ndarray) -> str:
@@ -235,6 +272,139 @@ def run_hidden(name: str, target: Any, seed: int | None = None, verbose: bool = 
         except probes.ProbeError as e:
             raise Mistake(f"{case.call or name} failed: {e}") from None
         observation = json.loads(json.dumps(observation))  # exactly what the sandbox would send
-        case.judge(observation)
+        judge_case(name, case, observation)
     if verbose:
         print(f"\u2713 hidden tests of {name} passed")
+
+
+# ------------------------------------------------------------ naming the mistake
+def judge_case(name: str, case: Case, observation: Any) -> None:
+    """Run ``case.judge``; a Mistake it raises without an id gets one from the catalog if it can.
+
+    The catalogued wrong implementations of ``name`` run through the same probe on the same
+    inputs (``identify``); the first whose observation equals the student's names the mistake.
+    """
+    __tracebackhide__ = True
+    try:
+        case.judge(observation)
+    except Mistake as e:
+        if e.id is not None:
+            raise
+        m = identify(name, case, observation)
+        if m is None:
+            raise
+        what = e.what or str(e).rstrip(".")
+        raise Mistake(f"{what}. Likely mistake: {m.message}.", id=m.id, what=what) from None
+
+
+def _observe(case: Case, target: Any) -> Any:
+    """What ``case``'s probe observes of ``target`` (trusted catalog code), as the sandbox sends it."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # wrong implementations may divide by zero on purpose
+            obs = probes.run_probe(case.probe, target, json.loads(json.dumps(case.payload)))
+    except probes.ProbeError as e:
+        return {"__raised__": str(e).split(":")[0]}
+    return json.loads(json.dumps(obs, default=float))
+
+
+def identify(name: str, case: Case, observation: Any):
+    """The catalogued mistake of ``name`` whose wrong implementation observes as ``observation`` does.
+
+    Only mistakes that differ from the reference on this case count. First an error the
+    student's code raised (``{"error": "..."}``) that a mistake's ``raises`` pattern matches,
+    then an exact match (values within tolerance and dtypes, shapes, gradient flags equal),
+    then one on values alone. Returns a ``rlcore.catalog.Mistake`` or None.
+    """
+    from rlcore import catalog
+
+    ex = catalog.get(name)
+    if ex is not None and isinstance(observation, dict) and isinstance(observation.get("error"), str):
+        raised = ex.raised(observation["error"])
+        if raised is not None:
+            return raised
+    if ex is None or not ex.by_value:
+        return None
+    reference = _observe(case, ex.reference)
+    candidates = [(m, _observe(case, m.wrong)) for m in ex.by_value]
+    for strict in (True, False):
+        for m, seen in candidates:
+            if same(seen, observation, strict) and not same(seen, reference, strict):
+                return m
+    return None
+
+
+def tells_apart(name: str, case: Case) -> bool:
+    """True when the reference and every by-value mistake of ``name`` observe differently on ``case``.
+
+    For specs whose fresh inputs could, now and then, make two mistakes look alike (episodes
+    with equal returns): draw again until this holds, so the right mistake is named on every seed.
+    """
+    from rlcore import catalog
+
+    ex = catalog.get(name)
+    if ex is None:
+        return True
+    seen = [_observe(case, impl) for impl in (ex.reference, *[m.wrong for m in ex.by_value])]
+    return all(not same(a, b) for i, a in enumerate(seen) for b in seen[i + 1:])
+
+
+def unambiguous(name: str, cases: list[Case], rtol: float = 1e-3) -> bool:
+    """True when the catalogued mistakes of ``name`` cannot be confused on ``cases``.
+
+    Each by-value mistake, at the first case where it observes differently from the reference
+    (where a learner who makes it fails), must also observe differently from every other
+    mistake there, by more than ``rtol`` (far above the judges' tolerance): otherwise ``identify``
+    could name the other one. A spec whose inputs can collide by chance (one number out, say)
+    draws again until this holds; tests check it over many seeds.
+    """
+    from rlcore import catalog
+
+    ex = catalog.get(name)
+    if ex is None:
+        return True
+    pending = list(ex.by_value)
+    for case in cases:
+        reference = _observe(case, ex.reference)
+        seen = {m.id: _observe(case, m.wrong) for m in ex.by_value}
+        differs = [m for m in ex.by_value if not same(seen[m.id], reference, strict=False)]
+        for m in [m for m in pending if m in differs]:
+            if any(same(seen[m.id], seen[o.id], False, rtol, rtol) for o in differs if o is not m):
+                return False
+        pending = [m for m in pending if m not in differs]
+    return True
+
+
+_FLAGS = ("dtype", "requires_grad", "grad_fn")
+
+
+def same(a: Any, b: Any, strict: bool = True, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
+    """True when two encoded observations agree: numbers within tolerance, everything else equal.
+
+    strict=False ignores dtypes and gradient flags (the values and shapes must still agree).
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        for tag in ("__tensor__", "__nd__"):
+            if tag in a or tag in b:
+                if tag not in a or tag not in b or list(a.get("shape", [])) != list(b.get("shape", [])):
+                    return False
+                if strict and any(a.get(k) != b.get(k) for k in _FLAGS):
+                    return False
+                try:
+                    x = np.asarray(a[tag], dtype=np.float64)
+                    y = np.asarray(b[tag], dtype=np.float64)
+                except (TypeError, ValueError):
+                    return a[tag] == b[tag]
+                return x.shape == y.shape and bool(np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True))
+        if set(a) != set(b):
+            return False
+        return all(same(a[k], b[k], strict, rtol, atol) for k in a if strict or k not in _FLAGS)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y, strict, rtol, atol) for x, y in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return bool(np.isclose(float(a), float(b), rtol=rtol, atol=atol, equal_nan=True))
+    return a == b

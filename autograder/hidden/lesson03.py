@@ -1,19 +1,16 @@
 """Hidden tests of lesson 03: categorical and diagonal Gaussian policies.
 
-Mistakes each test names (see docs/exercises/03.md):
-categorical_log_prob: softmax then log (-inf at logits of magnitude 1e4), exp overflow
-  (nan), log_softmax over the wrong dim, gather along the wrong dim or indexing every
-  row with every action, the raw logit (no normalizer), probabilities instead of
-  log-probabilities, the whole (N, A) matrix, dtype changed.
-categorical_sample: argmax (not random), softmax over the wrong dim, uniform (logits
-  ignored), sign flipped, shape (N, 1), float dtype, exp overflow, the generator ignored
-  (not reproducible), generator=None not supported.
-gaussian_log_prob: missing -0.5 log(2 pi) constant, log_std used as the standard
-  deviation, no sum over dimensions (or a mean), variance/std confusion, dtype changed.
+Fresh random inputs of every kind the contract admits (``rlcore/catalog/lesson03.py`` lists
+them and the named mistakes). The log-probabilities are compared with the reference and a
+failure is named by the catalogued wrong implementation that behaves the same
+(``judge_case``).
 
-The sampler is judged by a chi-square test of 10,000 draws per logits row: a correct
-sampler fails a case with probability 1e-6 (P_FALSE_FAIL), so a grading run of its two
-cases wrongly fails with probability below 2e-6.
+The sampler is judged by the frequencies of 10,000 draws per row of logits, with the
+likelihood-ratio chi-square test of ``rlcore.check._stats``: its threshold comes from the
+method-of-types bound, so a correct sampler fails a case with probability below ``P_FAIL``
+(1e-10), exactly, and a grading run (two such cases) below 2e-10. Rejected frequencies are
+named by drawing from each catalogued wrong sampler on the same inputs and finding the one
+whose frequencies the same test cannot tell apart (with the same error bound).
 """
 
 from __future__ import annotations
@@ -24,236 +21,261 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import Case, Mistake, call_case, describe, enc, exercise, expect_close, obs_array
-from .lesson01 import TOL32, TOL64, expect_dtype, no_error
+from rlcore import catalog
+from rlcore.check import _stats
 
-P_FALSE_FAIL = 1e-6  # chi-square threshold: the probability that a correct sampler fails a case
-LOG_2PI = math.log(2 * math.pi)
+from . import (
+    Case,
+    _observe,
+    call_case,
+    enc,
+    exercise,
+    expect_close,
+    fail,
+    kind_of,
+    named,
+    obs_array,
+)
+
+P_FAIL = 1e-10  # a correct sampler fails one distribution case with at most this probability
+TILE, REPEATS = 1000, 10  # 10,000 draws per row of logits
+STABLE = ("log pi(a|s) = z_a - logsumexp(z) must stay finite for large logits: torch.log_softmax "
+          "subtracts the max before exponentiating.")
+
+
+def _kind(case: Case, kind: str) -> Case:
+    case.meta["kind"] = kind
+    return case
 
 
 def _tol(dtype: torch.dtype) -> dict:
-    return TOL64 if dtype == torch.float64 else TOL32
+    return {"rtol": 1e-5, "atol": 1e-6 if dtype == torch.float64 else 1e-5}
 
 
-def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    """z - logsumexp(z) in float64, stable for any magnitude."""
-    m = z.max(axis=axis, keepdims=True)
-    return z - (m + np.log(np.exp(z - m).sum(axis=axis, keepdims=True)))
+def _raised(o: Any, call: str, known: dict[str, str] | None = None, hint: str = "") -> None:
+    """Fail if the probe observed an exception; name the mistake whose error text it shows."""
+    if isinstance(o, dict) and isinstance(o.get("error"), str):
+        for text, mistake_id in (known or {}).items():
+            if text in o["error"]:
+                raise named(mistake_id, f"{call} raised {o['error']}")
+        raise fail(f"{call} raised {o['error']}", hint)
 
 
-def _finite(o: Any, call: str, why: str) -> None:
-    got = obs_array(o)
-    if got is not None and not np.all(np.isfinite(got)):
-        raise Mistake(f"{call} returned {describe(o)}, with inf or nan. Likely mistake: {why}")
+def _expect_dtype(out: Any, dtype: torch.dtype, call: str) -> None:
+    want = str(dtype).replace("torch.", "")
+    if not (isinstance(out, dict) and "__tensor__" in out):
+        raise fail(f"{call} returned {kind_of(out)}, expected a torch Tensor")
+    if out["dtype"] != want:
+        raise fail(f"{call} returned a {out['dtype']} Tensor for {want} inputs", "Keep the inputs' dtype.")
 
 
 # ------------------------------------------------------------------ categorical_log_prob
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """z - logsumexp(z) over the last axis, in float64, stable for any magnitude."""
+    m = z.max(axis=-1, keepdims=True)
+    return z - (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))
+
+
 @exercise("categorical_log_prob")
 def categorical_log_prob(rng: np.random.Generator) -> list[Case]:
     cases = []
-    specs = [(torch.float64, 3.0), (torch.float32, 2.0), (torch.float64, 1e4)]
-    for dtype, scale in specs:
-        n, a = int(rng.integers(4, 9)), int(rng.integers(3, 6))
+    for kind, dtype, scale in [("float64", torch.float64, 3.0), ("float32", torch.float32, 2.0),
+                               ("magnitude 1e4", torch.float64, 1e4), ("batch of one", torch.float64, 3.0)]:
+        a = int(rng.integers(3, 6))
+        n = 1 if kind == "batch of one" else int(rng.integers(a + 2, 10))  # N > A: lp[actions] runs
+        acts = rng.integers(0, a, n)
         if scale >= 1e3:
-            z_t = torch.tensor(rng.uniform(-scale, scale, (n, a)), dtype=dtype)
+            z = rng.uniform(-scale, scale, (n, a))
+            # row 0: a gap beyond exp's range (log(softmax) is -inf); row 1: its argmax beyond
+            # exp's range (exp(z) overflows, log(softmax) is still right), so each naive form shows
+            z[0, :2] = rng.uniform(0.5 * scale, scale), -rng.uniform(0.5 * scale, scale)
+            z[1, int(acts[1])] = rng.uniform(0.5 * scale, scale)
+            z[1, np.arange(a) != acts[1]] = np.minimum(z[1, np.arange(a) != acts[1]], 0.0)
+            z_t = torch.tensor(z, dtype=dtype)
         else:
             z_t = torch.tensor(rng.normal(0, scale, (n, a)), dtype=dtype)
-        acts = rng.integers(0, a, n)
         acts[0] = int(np.argmin(z_t[0].numpy()))  # a very unlikely action at least once
         z = z_t.numpy().astype(np.float64)
-        lp = log_softmax(z)
-        rows = np.arange(n)
-        exp = lp[rows, acts]
+        expected = log_softmax(z)[np.arange(n), acts]
         call = (f"categorical_log_prob(logits {tuple(z.shape)} in {dtype}"
                 + (f" with magnitudes up to {scale:g}" if scale >= 1e3 else "") + f", actions {acts.tolist()})")
+        tol = _tol(dtype) if scale < 1e3 else {"rtol": 1e-7, "atol": 1e-6}
 
-        def judge(o, z=z, lp=lp, acts=acts, rows=rows, exp=exp, call=call, dtype=dtype, scale=scale):
-            no_error(o, call, {
-                "index": "index each row's logits with its own action: "
-                "log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1), "
-                "or lp[torch.arange(N), actions]",
-            })
-            out = o["out"]
-            _finite(out, call, "softmax then log underflows to log(0) = -inf (and exp overflows to "
-                    "inf/inf = nan) for large logits; use torch.log_softmax, i.e. z - logsumexp(z)")
-            with np.errstate(all="ignore"):
-                probs = np.exp(lp)
-                sm0 = log_softmax(z, axis=0)
-                mistakes = {
-                    "you returned probabilities pi(a|s); return their logarithm": probs[rows, acts],
-                    "log_softmax over the wrong dim: normalize over the actions of each row (dim=-1)":
-                        sm0[rows, acts],
-                    "the raw logit z_a is not a log-probability: subtract logsumexp(z)": z[rows, acts],
-                    "you returned every action's log-probability; pick each row's action "
-                    "(gather(-1, actions.unsqueeze(-1)).squeeze(-1))": lp,
-                    "the sign is flipped: log-probabilities are <= 0": -exp,
-                }
-                if np.all(acts < z.shape[0]):
-                    if z.shape[0] <= z.shape[1]:
-                        mistakes["gather along dim 0 picks lp[a_i, i]; gather along the action dim (-1)"] = \
-                            lp[acts, rows][None, :]
-                    mistakes["lp[actions] picks whole rows; index with lp[torch.arange(N), actions]"] = \
-                        lp[acts]
-                mistakes["lp[:, actions] gives an (N, N) matrix; index with lp[torch.arange(N), actions]"] = \
-                    lp[:, acts]
-            expect_close(out, exp, call, mistakes, hint="log pi(a|s) = z_a - logsumexp(z).",
-                         **(_tol(dtype) if scale < 1e3 else {"rtol": 1e-7, "atol": 1e-6}))
-            expect_dtype(out, dtype, call)
-        cases.append(call_case("categorical_log_prob", [z_t, torch.tensor(acts, dtype=torch.long)],
-                               judge=judge, probe="call_or_error",
-                               desc=f"logits {tuple(z.shape)}, actions {acts.tolist()}"))
+        def judge(o, expected=expected, call=call, dtype=dtype, tol=tol):
+            _raised(o, call, hint="Index each row's logits with its own action: "
+                    "log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1).")
+            got = obs_array(o["out"])
+            finite = got is None or bool(np.all(np.isfinite(got)))
+            expect_close(o["out"], expected, call, **tol,
+                         hint="log pi(a|s) = z_a - logsumexp(z), one number per row." if finite else STABLE)
+            _expect_dtype(o["out"], dtype, call)
+        cases.append(_kind(call_case("categorical_log_prob", [z_t, torch.tensor(acts, dtype=torch.long)],
+                                     judge=judge, probe="call_or_error",
+                                     desc=f"logits {tuple(z.shape)}, actions {acts.tolist()}"), kind))
     return cases
 
 
 # ------------------------------------------------------------------ categorical_sample
-def chi_square_sf(stat: float, dof: int) -> float:
-    """P(X >= stat) for X ~ chi-square(dof): the regularized upper incomplete gamma Q(dof/2, stat/2)."""
-    return float(torch.special.gammaincc(torch.tensor(dof / 2, dtype=torch.float64),
-                                         torch.tensor(stat / 2, dtype=torch.float64)))
+def _spread_rows(rng: np.random.Generator, base: list[float], n_rows: int) -> np.ndarray:
+    """Rows of logits on which every catalogued wrong sampler draws clearly other frequencies:
+    jittered copies of a shuffled ``base``, the second one reversed (so a softmax over the wrong
+    dim, a flipped sign, a second softmax and uniform draws are far from softmax(logits) and from
+    each other; tests/test_lesson03.py measures the margins)."""
+    b = np.asarray(base)
+    rows = [b[rng.permutation(len(b))]]
+    rows.append(rows[0][::-1])
+    rows += [rows[0]] * (n_rows - 2)
+    return np.stack(rows) + rng.uniform(-0.15, 0.15, (n_rows, len(b)))
 
 
-def chi_square_p(counts: np.ndarray, probs: np.ndarray) -> float:
-    """p-value of the counts (K, A) under the row distributions probs (K, A) (Pearson's test)."""
-    n = counts.sum(axis=1, keepdims=True)
-    expected = n * probs
-    keep = expected > 0
-    if np.any(counts[~keep] > 0):
-        return 0.0
-    stat = float((((counts - expected) ** 2)[keep] / expected[keep]).sum())
-    dof = int(keep.sum() - counts.shape[0])
-    return chi_square_sf(stat, max(dof, 1))
+def _sample_errors(overflow: bool) -> dict[str, str]:
+    """Error texts of the sampler's catalogued mistakes, and the mistake each one shows."""
+    return {"unexpected keyword argument 'generator'": "categorical_sample/no_generator_argument",
+            "probability tensor": "categorical_sample/exp_overflow" if overflow
+            else "categorical_sample/logits_as_probs"}
 
 
-def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.exp(log_softmax(z, axis))
+def _expect_actions(out: Any, dtype: str, shape: list, n: int, call: str) -> None:
+    """The sampler returned a LongTensor of shape (n,), or a named mistake says what it returned.
+
+    out: what the probe encoded when it is not a Tensor (its dtype and shape are then unused)."""
+    if out is not None:
+        raise fail(f"{call} returned {kind_of(out)}, expected a LongTensor of shape ({n},)")
+    if list(shape) != [n]:
+        what = f"{call} returned shape {tuple(shape)}, expected ({n},)"
+        if list(shape) == [n, 1]:
+            raise named("categorical_sample/no_squeeze", what)
+        if n == 1 and list(shape) == []:
+            raise named("categorical_sample/squeeze_all", what)
+        raise fail(what, "Return one action per row of logits.")
+    if dtype != "int64":
+        raise named("categorical_sample/not_long", f"{call} returned a {dtype} Tensor")
+
+
+def _named_by_distribution(case: Case, counts: np.ndarray, probs: np.ndarray):
+    """The catalogued wrong sampler whose frequencies on this case match ``counts``, or None.
+
+    Each wrong sampler draws four times as often as the learner's (a sharper comparison); only
+    those whose own draws reject softmax(logits) count; two samples of one distribution are told
+    apart with probability below P_FAIL."""
+    larger = Case(case.probe, {**case.payload, "tile": 4 * case.payload["tile"]}, case.judge)
+    for m in catalog.get("categorical_sample").mistakes:
+        seen = _observe(larger, m.wrong)
+        if not isinstance(seen, dict) or "counts" not in seen:
+            continue
+        theirs = np.asarray(seen["counts"], dtype=np.float64)
+        if not _stats.consistent(theirs, probs, P_FAIL) and _stats.same_distribution(counts, theirs, P_FAIL):
+            return m
+    return None
+
+
+def _counts_case(rng: np.random.Generator, kind: str, dtype: torch.dtype, base: list[float],
+                 n_rows: int, offset: float) -> Case:
+    z = _spread_rows(rng, base, n_rows)
+    z[-1] += offset  # logits far from 0: exp overflows in float32 unless shifted
+    z_t = torch.tensor(z, dtype=dtype)
+    z = z_t.numpy().astype(np.float64)
+    probs = np.exp(log_softmax(z))
+    k, a = z.shape
+    call = (f"categorical_sample(logits ({k * TILE}, {a}) in {dtype}"
+            + (f" with a row near {offset:g}" if offset else "") + ", generator=<seeded>)")
+    case = Case("sample_counts", {"logits": enc(z_t), "tile": TILE, "repeats": REPEATS,
+                                  "seed": int(rng.integers(0, 2**31))}, judge=lambda o: None, call=call)
+
+    def judge(o):
+        _raised(o, call, _sample_errors(offset > 0))
+        _expect_actions(None if o["type"] == "Tensor" else o.get("first"), o["dtype"], o["shape"], k * TILE, call)
+        if "out_of_range" in o:
+            lo, hi = o["out_of_range"]
+            raise fail(f"{call} returned actions from {lo} to {hi}", f"Actions lie in [0, {a - 1}].")
+        counts = np.asarray(o["counts"], dtype=np.float64)
+        if not _stats.consistent(counts, probs, P_FAIL):
+            freq = counts / counts.sum(axis=1, keepdims=True)
+            what = (f"{call}: action frequencies {np.round(freq, 3).tolist()}, expected softmax(logits) "
+                    f"{np.round(probs, 3).tolist()}")
+            m = _named_by_distribution(case, counts, probs)
+            if m is not None:
+                raise named(m.id, what)
+            raise fail(what + "; a chi-square (likelihood-ratio) test rejects them",
+                       "Draw each row's action from softmax(logits), e.g. "
+                       "torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).")
+        if not o["same_seed_equal"]:
+            raise named("categorical_sample/generator_ignored",
+                        f"{call}: two generators seeded alike gave different actions")
+        if not o["other_seed_differs"]:
+            raise named("categorical_sample/fixed_seed", f"{call}: different seeds gave the same actions")
+        error = o["default_generator_error"]
+        if error:
+            what = f"categorical_sample(logits) without a generator raised {error}"
+            if "required positional argument" in error:
+                raise named("categorical_sample/generator_required", what)
+            raise fail(what, "generator=None must use torch's global random numbers.")
+    case.judge = judge
+    return _kind(case, kind)
 
 
 @exercise("categorical_sample")
 def categorical_sample(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    tile, repeats = 1000, 10  # 10,000 draws per row of logits
-    for dtype, k, a, offset in [(torch.float64, 3, 4, 0.0), (torch.float32, 2, 3, 100.0)]:
-        z_t = torch.tensor(rng.uniform(-2, 2, (k, a)), dtype=dtype)
-        z_t[-1] += offset  # logits far from 0: exp overflows in float32 unless shifted
-        z = z_t.numpy().astype(np.float64)
-        probs = _softmax(z)
-        seed = int(rng.integers(0, 2**31))
-        call = (f"categorical_sample(logits ({k * tile}, {a}) in {dtype}"
-                + (f" with a row near {offset:g}" if offset else "") + ", generator=<seeded>)")
+    cases = [_counts_case(rng, "float64", torch.float64, [2.0, 0.8, -0.4, -1.6], 3, 0.0),
+             _counts_case(rng, "float32", torch.float32, [1.6, 0.0, -1.6], 2, 100.0)]
+    a = int(rng.integers(3, 6))
+    z1 = torch.tensor(rng.uniform(-2, 2, (1, a)), dtype=torch.float32)
+    call = f"categorical_sample(logits (1, {a}), generator=<seeded>)"
 
-        def judge(o, z=z, probs=probs, call=call, k=k, a=a):
-            no_error(o, call, {
-                "unexpected keyword argument 'generator'": "the function must accept "
-                "generator=None and pass it on (torch.multinomial(..., generator=generator))",
-                "probability tensor": "torch.multinomial needs finite probabilities >= 0: pass "
-                "torch.softmax(logits, -1), not the logits, and not exp(logits) / sum, which "
-                "overflows to inf/inf = nan for large logits (softmax subtracts the max first)",
-            })
-            if o["type"] != "Tensor":
-                raise Mistake(f"{call} returned {o['type']}; return a torch LongTensor of shape (N,).")
-            if o["shape"] != [k * tile]:
-                why = ("squeeze the last dim: torch.multinomial(p, 1) has shape (N, 1)"
-                       if o["shape"] == [k * tile, 1] else "return one action per row of logits")
-                raise Mistake(f"{call} returned shape {tuple(o['shape'])}, expected ({k * tile},). "
-                              f"Likely mistake: {why}.")
-            if o["dtype"] != "int64":
-                raise Mistake(f"{call} returned a {o['dtype']} Tensor; actions are indices: return a "
-                              "LongTensor (int64), e.g. with .long().")
-            if "out_of_range" in o:
-                raise Mistake(f"{call} returned actions from {o['out_of_range'][0]} to "
-                              f"{o['out_of_range'][1]}; they must lie in [0, {a - 1}].")
-            counts = np.asarray(o["counts"], dtype=np.float64)
-            freq = counts / counts.sum(axis=1, keepdims=True)
-            shown = (f"action frequencies {np.round(freq, 3).tolist()}, expected softmax(logits) "
-                     f"{np.round(probs, 3).tolist()}")
-            if np.all(counts[np.arange(k), z.argmax(1)] == counts.sum(1)):
-                raise Mistake(f"{call}: every draw is the argmax ({shown}). Likely mistake: sampling "
-                              "must be random, a ~ softmax(logits), not argmax(logits).")
-            if chi_square_p(counts, probs) < P_FALSE_FAIL:
-                wrong = {
-                    "the logits are ignored (uniform actions)": np.full_like(probs, 1 / a),
-                    "softmax over the wrong dim: normalize each row over its actions (dim=-1)":
-                        _softmax(log_softmax(z, axis=0)),
-                    "the sign of the logits is flipped": _softmax(-z),
-                    "the probabilities are squared (softmax applied twice or p * p?)":
-                        probs**2 / (probs**2).sum(1, keepdims=True),
-                }
-                for why, p in wrong.items():
-                    if chi_square_p(counts, p) >= P_FALSE_FAIL:
-                        raise Mistake(f"{call}: {shown}. Likely mistake: {why}.")
-                raise Mistake(f"{call}: {shown}; a chi-square test rejects them (p < {P_FALSE_FAIL:g}). "
-                              "Sample with torch.multinomial(torch.softmax(logits, -1), 1).")
-            if not o["same_seed_equal"]:
-                raise Mistake(f"{call}: two generators seeded alike gave different actions. Likely "
-                              "mistake: the generator is ignored; pass generator=generator to "
-                              "torch.multinomial / torch.rand (torch.distributions cannot take one).")
-            if not o["other_seed_differs"]:
-                raise Mistake(f"{call}: different seeds gave exactly the same actions: the draws are "
-                              "not random.")
-            if o["default_generator_error"]:
-                raise Mistake(f"categorical_sample(logits) without a generator raised "
-                              f"{o['default_generator_error']}; generator=None must use torch's "
-                              "global random numbers.")
-        cases.append(Case("sample_counts", {"logits": enc(z_t), "tile": tile, "repeats": repeats,
-                                            "seed": seed}, judge, call=call))
+    def judge_one(o):
+        _raised(o, call, _sample_errors(False))
+        out = o["out"]
+        tensor = isinstance(out, dict) and "__tensor__" in out
+        _expect_actions(None if tensor else out, out.get("dtype") if tensor else "", out.get("shape") if tensor else [],
+                        1, call)
+        action = float(obs_array(out).reshape(-1)[0])
+        if not 0 <= action < a:
+            raise fail(f"{call} returned the action {action:g}", f"Actions lie in [0, {a - 1}].")
+    generator = {"__generator__": int(rng.integers(1000))}
+    cases.append(_kind(call_case("categorical_sample", [z1], {"generator": generator}, judge=judge_one,
+                                 probe="call_or_error", desc=f"logits (1, {a}), generator=<seeded>"),
+                       "batch of one"))
     return cases
 
 
 # ------------------------------------------------------------------ gaussian_log_prob
-def gauss(x: np.ndarray, mu: np.ndarray, log_std: np.ndarray, const: bool = True, reduce: str = "sum",
-          sigma: np.ndarray | None = None, var_is_sigma: bool = False, log_term: float = 1.0) -> np.ndarray:
-    """The diagonal Gaussian log-density and its usual wrong variants (for naming mistakes)."""
-    s = np.exp(log_std) if sigma is None else sigma
-    with np.errstate(all="ignore"):
-        quad = (x - mu) ** 2 / (s if var_is_sigma else s**2)
-        per_dim = -0.5 * quad - log_term * np.log(s) - (0.5 * LOG_2PI if const else 0.0)
-    per_dim = np.broadcast_to(per_dim, np.broadcast_shapes(x.shape, per_dim.shape))
-    return {"sum": per_dim.sum(-1), "mean": per_dim.mean(-1), "none": per_dim}[reduce]
+def gauss(x: np.ndarray, mu: np.ndarray, log_std: np.ndarray) -> np.ndarray:
+    """The diagonal Gaussian log-density summed over the last axis, in float64."""
+    z = (x - mu) * np.exp(-log_std)
+    per_dim = -0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi)
+    return np.broadcast_to(per_dim, np.broadcast_shapes(x.shape, per_dim.shape)).sum(-1)
 
 
 @exercise("gaussian_log_prob")
 def gaussian_log_prob(rng: np.random.Generator) -> list[Case]:
     cases = []
-    # (N, d, mu per row?, log_std per row?, dtype)
-    specs = [(int(rng.integers(3, 8)), int(rng.integers(2, 5)), True, False, torch.float64),
-             (int(rng.integers(3, 8)), int(rng.integers(2, 4)), False, True, torch.float32),
-             (int(rng.integers(3, 8)), 1, True, False, torch.float64)]
-    for n, d, mu_rows, ls_rows, dtype in specs:
+    # (kind, N, d, mu of shape (N, d)?, log_std of shape (N, d)?, dtype); the first has d >= 2
+    specs = [("float64", int(rng.integers(3, 8)), int(rng.integers(2, 5)), True, False, torch.float64),
+             ("float32", int(rng.integers(3, 8)), int(rng.integers(1, 4)), True, False, torch.float32),
+             ("log_std (N, d)", int(rng.integers(3, 8)), int(rng.integers(1, 4)), True, True, torch.float64),
+             ("mu (d,)", int(rng.integers(3, 8)), int(rng.integers(2, 4)), False, True, torch.float32),
+             ("batch of one", 1, int(rng.integers(2, 4)), True, False, torch.float64)]
+    for kind, n, d, mu_rows, ls_rows, dtype in specs:
         x_t = torch.tensor(rng.normal(0, 1.5, (n, d)), dtype=dtype)
         mu_t = torch.tensor(rng.normal(0, 1, (n, d) if mu_rows else (d,)), dtype=dtype)
         ls = rng.uniform(-1.5, 0.7, (n, d) if ls_rows else (d,))
         ls[..., 0] = -abs(ls[..., 0]) - 0.2  # a negative log_std: sigma < 1
         ls_t = torch.tensor(ls, dtype=dtype)
         x, mu, log_std = (t.numpy().astype(np.float64) for t in (x_t, mu_t, ls_t))
-        exp = gauss(x, mu, log_std)
+        expected = gauss(x, mu, log_std)
         call = (f"gaussian_log_prob(x {tuple(x.shape)}, mu {tuple(mu.shape)}, log_std "
                 f"{tuple(log_std.shape)}) in {dtype}")
 
-        def judge(o, x=x, mu=mu, log_std=log_std, exp=exp, call=call, dtype=dtype, d=d):
-            no_error(o, call)
-            out = o["out"]
-            _finite(out, call, "log_std is log(sigma) and may be negative: sigma = exp(log_std); "
-                    "do not take log(log_std)")
-            mistakes = {
-                "the constant -0.5 log(2 pi) per dimension is missing": gauss(x, mu, log_std, const=False),
-                "log_std was used as the standard deviation; sigma = exp(log_std)":
-                    gauss(x, mu, log_std, sigma=log_std),
-                "no sum over the action dimensions: log pi(a|s) = sum_i log N(a_i; mu_i, sigma_i)":
-                    gauss(x, mu, log_std, reduce="none"),
-                "mean over the action dimensions instead of the sum": gauss(x, mu, log_std, reduce="mean"),
-                "variance/std confusion: divide (x - mu)^2 by sigma^2, not sigma":
-                    gauss(x, mu, log_std, var_is_sigma=True),
-                "variance/std confusion: exp(log_std) was used as the variance sigma^2":
-                    gauss(x, mu, log_std, sigma=np.exp(log_std / 2)),
-                "the -log sigma term is wrong: log N includes -log(sigma) once per dimension":
-                    gauss(x, mu, log_std, log_term=0.0),
-                "the -log sigma term is doubled (log of the variance instead of the std)":
-                    gauss(x, mu, log_std, log_term=2.0),
-            }
-            expect_close(out, exp, call, mistakes,
-                         hint="sum_i [-0.5 ((x_i - mu_i)/sigma_i)^2 - log sigma_i - 0.5 log(2 pi)].",
-                         **_tol(dtype))
-            expect_dtype(out, dtype, call)
-        cases.append(call_case("gaussian_log_prob", [x_t, mu_t, ls_t], judge=judge, probe="call_or_error",
-                               desc=f"x {tuple(x.shape)}, mu {tuple(mu.shape)}, log_std {tuple(log_std.shape)}"))
+        def judge(o, expected=expected, call=call, dtype=dtype):
+            _raised(o, call)
+            got = obs_array(o["out"])
+            finite = got is None or bool(np.all(np.isfinite(got)))
+            expect_close(o["out"], expected, call, **_tol(dtype),
+                         hint="sum_i [-0.5 ((x_i - mu_i) / sigma_i)^2 - log sigma_i - 0.5 log(2 pi)], one "
+                              "number per row." if finite else
+                         "log_std is log(sigma) and may be negative: sigma = exp(log_std) > 0.")
+            _expect_dtype(o["out"], dtype, call)
+        cases.append(_kind(call_case("gaussian_log_prob", [x_t, mu_t, ls_t], judge=judge, probe="call_or_error",
+                                     desc=f"x {tuple(x.shape)}, mu {tuple(mu.shape)}, log_std "
+                                          f"{tuple(log_std.shape)}"), kind))
     return cases

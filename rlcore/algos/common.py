@@ -45,10 +45,15 @@ def evaluate(
     """Return the undiscounted returns R(tau) of ``n_episodes`` episodes of the greedy policy.
 
     act: maps a batch of observations (n, obs_dim) to a batch of actions (n,).
-    All episodes run at once in a vectorized env (one batched forward pass per step);
-    each env's first episode is the one counted (no auto-reset mixing).
+    All episodes run at once in a vectorized env (one batched forward pass per step):
+    Gymnasium's own implementation of ``env_id`` (its vectorized one where it has one, else
+    a SyncVectorEnv of its single env, e.g. Pendulum-v1); each env's first episode is the
+    one counted (no auto-reset mixing). Continuous actions: ``act`` returns (n, action_dim).
     """
-    envs = gym.make_vec(env_id, num_envs=n_episodes, vectorization_mode="vector_entry_point")
+    if env_id.startswith("rlcore/"):
+        from .. import probe_envs  # noqa: F401 - registers rlcore's probe environments
+    mode = "vector_entry_point" if gym.spec(env_id).vector_entry_point is not None else "sync"
+    envs = gym.make_vec(env_id, num_envs=n_episodes, vectorization_mode=mode)
     obs, _ = envs.reset(seed=seed)
     returns = np.zeros(n_episodes)
     alive = np.ones(n_episodes, dtype=bool)

@@ -1,17 +1,27 @@
-"""Visible checks for lesson 03: categorical and diagonal Gaussian policies."""
+"""Visible checks for lesson 03: categorical and diagonal Gaussian policies.
+
+Values are compared with hand-worked results; when the learner's output is what a catalogued
+mistake (``rlcore/catalog/lesson03.py``) gives on the same inputs, the hint names it. The
+sampler's draws are random, so its check counts them: frequencies far from softmax(logits)
+(by a likelihood-ratio test, ``rlcore.check._stats``) are compared with those of each
+catalogued wrong sampler on the same logits.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
+from . import _stats
 from ._core import Checker, fmt, run_check
 
 __all__ = ["check_categorical_log_prob", "check_categorical_sample", "check_gaussian_log_prob"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+_P_FAIL = 1e-9  # a correct sampler fails the frequency check with at most this probability
 
 
 def check_categorical_log_prob(fn: Any) -> None:
@@ -21,26 +31,53 @@ def check_categorical_log_prob(fn: Any) -> None:
     def body(c: Checker) -> None:
         hint = ("log pi(a|s) = z_a - logsumexp(z) for each row; use torch.log_softmax(logits, dim=-1) "
                 "and pick each row's action with .gather(-1, actions.unsqueeze(-1)).squeeze(-1).")
-        got = c.call(torch.tensor([[0.0, 0.0]]), torch.tensor([0]))
-        c.expect_close(got, torch.tensor([math.log(0.5)]),
-                       hint + " 0.5 means you returned a probability, not its log.",
-                       what="two equal logits: log(1/2)")
-        z = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
-        lse = math.log(math.e + math.e**2 + math.e**3)
-        got = c.call(z, torch.tensor([2, 1]))
-        c.expect_close(got, torch.tensor([3.0 - lse, -math.log(3.0)]), hint,
-                       what="[3 - log(e + e^2 + e^3), log(1/3)]")
+        z = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [3.0, -1.0, 0.5], [0.5, 0.0, -2.0]],
+                         dtype=torch.float64)
+        actions = torch.tensor([2, 1, 1, 0])
+        got = c.call(z, actions)
+        c.expect_close(got, z[torch.arange(4), actions] - torch.logsumexp(z, dim=-1), hint,
+                       what="[3 - log(e + e^2 + e^3), log(1/3), -1 - logsumexp(3, -1, 0.5), ...]")
         c.expect(getattr(got, "dtype", None) == torch.float64, getattr(got, "dtype", type(got)),
-                 torch.float64, "keep the dtype of logits.")
-        big = torch.tensor([[1e4, 0.0, -1e4]], dtype=torch.float64)
-        got = c.call(big, torch.tensor([1]))
-        c.expect_close(got, torch.tensor([-1e4], dtype=torch.float64),
-                       "softmax then log gives log(0) = -inf here (and exp(1e4) overflows to "
-                       "inf/inf = nan). log_softmax computes z - logsumexp(z) with the max "
-                       "subtracted first, so it stays finite.",
-                       what="logits of magnitude 1e4: 0 - 1e4", rtol=1e-7)
+                 torch.float64, c.says("changes_dtype"), what="dtype")
+        got = c.call(torch.tensor([[0.0, 0.0]]), torch.tensor([0]))
+        c.expect_close(got, torch.tensor([math.log(0.5)]), hint, what="a batch of one, two equal logits: [log(1/2)]")
+        big = torch.tensor([[1e4, 0.0, -1e4], [0.0, 1e4, -1e4]], dtype=torch.float64)
+        got = c.call(big, torch.tensor([0, 2]))
+        c.expect_close(got, torch.tensor([0.0, -2e4], dtype=torch.float64),
+                       "log pi(a|s) must stay finite and exact for large logits: log_softmax computes "
+                       "z - logsumexp(z) with the max subtracted first.",
+                       what="logits of magnitude 1e4: [1e4 - 1e4, -1e4 - 1e4]", rtol=1e-7)
 
     run_check("categorical_log_prob", fn, body)
+
+
+def _counts(actions: torch.Tensor, n_rows: int, n_actions: int) -> np.ndarray:
+    """Counts (rows, actions) of a batch whose row i holds logits row i % n_rows."""
+    a = actions.detach().reshape(-1).long().clamp(0, n_actions - 1).numpy()
+    counts = np.zeros((n_rows, n_actions))
+    np.add.at(counts, (np.arange(len(a)) % n_rows, a), 1)
+    return counts
+
+
+def _mistake_with_these_frequencies(counts: np.ndarray, probs: np.ndarray, batch: torch.Tensor,
+                                    seed: int) -> str | None:
+    """The message of the catalogued wrong sampler whose draws on ``batch`` look like ``counts``."""
+    from .. import catalog
+
+    k, a = probs.shape
+    larger = batch.repeat(4, 1)  # each wrong sampler draws four times as often: a sharper comparison
+    for m in catalog.get("categorical_sample").mistakes:
+        try:
+            theirs = m.wrong(larger, generator=torch.Generator().manual_seed(seed))
+        except Exception:  # noqa: BLE001, S112 - a wrong sampler may fail here, or take no generator
+            continue
+        if not isinstance(theirs, torch.Tensor) or tuple(theirs.shape) != (len(larger),):
+            continue
+        their_counts = _counts(theirs, k, a)
+        if not _stats.consistent(their_counts, probs, _P_FAIL) and \
+                _stats.same_distribution(counts, their_counts, _P_FAIL):
+            return m.message
+    return None
 
 
 def check_categorical_sample(fn: Any) -> None:
@@ -48,26 +85,43 @@ def check_categorical_sample(fn: Any) -> None:
     __tracebackhide__ = True
 
     def body(c: Checker) -> None:
-        p = torch.tensor([0.7, 0.2, 0.1])
-        logits = p.log().repeat(10_000, 1)
-        a = c.call(logits, generator=torch.Generator().manual_seed(0))
-        c.expect(isinstance(a, torch.Tensor) and tuple(a.shape) == (10_000,), fmt(a),
-                 "a Tensor of shape (10000,)",
-                 "one action per row; torch.multinomial(probs, 1) has shape (N, 1): .squeeze(-1).")
-        c.expect(a.dtype == torch.int64, a.dtype, torch.int64, "actions are indices: return a LongTensor.")
-        b = c.call(logits, generator=torch.Generator().manual_seed(0))
+        errors = {"unexpected keyword argument 'generator'": c.says("no_generator_argument"),
+                  "probability tensor": c.says("logits_as_probs")}
+        rows = torch.tensor([[0.8, 2.0, -1.6, -0.4], [-0.4, -1.6, 2.0, 0.8], [0.8, 2.0, -1.6, -0.4]])
+        probs = torch.softmax(rows, dim=-1).double().numpy()
+        batch = rows.repeat(10_000, 1)
+        a = c.call_naming(errors, batch, generator=torch.Generator().manual_seed(0))
+        c.expect(isinstance(a, torch.Tensor), type(a).__name__, "a torch Tensor",
+                 "return the actions as a LongTensor of shape (N,).", what="type")
+        c.expect(tuple(a.shape) != (len(batch), 1), tuple(a.shape), f"({len(batch)},)", c.says("no_squeeze"),
+                 what="shape")
+        c.expect(tuple(a.shape) == (len(batch),), tuple(a.shape), f"({len(batch)},)",
+                 "one action per row of logits.", what="shape")
+        c.expect(a.dtype == torch.int64, a.dtype, torch.int64, c.says("not_long"), what="dtype")
+        c.expect(bool(((a >= 0) & (a < 4)).all()), f"actions from {int(a.min())} to {int(a.max())}",
+                 "actions in [0, 3]", "actions index the columns of logits.", what="range")
+        counts = _counts(a, 3, 4)
+        if not _stats.consistent(counts, probs, _P_FAIL):
+            freq = counts / counts.sum(axis=1, keepdims=True)
+            c.expect(False, np.round(freq, 3), np.round(probs, 3),
+                     _mistake_with_these_frequencies(counts, probs, batch, 0)
+                     or "draw each row's action from softmax(logits); these frequencies are too far from "
+                        "it to be chance.", what="action frequencies of 10,000 draws per row")
+        b = c.call(batch, generator=torch.Generator().manual_seed(0))
         c.expect(torch.equal(a, b), "different actions for the same seed", "the same actions",
-                 "pass the generator on: torch.multinomial(probs, 1, generator=generator) "
-                 "(torch.distributions.Categorical cannot take one).", what="two calls, same seed")
-        draws = torch.cat([a, b, c.call(logits, generator=torch.Generator().manual_seed(1))])
-        freq = torch.bincount(draws.clamp(0, 2), minlength=3).double() / len(draws)
-        c.expect(bool((freq - p).abs().max() < 0.02), fmt(freq), fmt(p),
-                 "actions must be drawn from softmax(logits); frequencies far from it mean the "
-                 "argmax (not random), the softmax over the wrong dim, or the logits used as "
-                 "probabilities.", what="action frequencies")
-        small = c.call(torch.tensor([[0.0, 100.0, 0.0]]))
-        c.expect(small.tolist() == [1], fmt(small), "[1]",
-                 "generator=None must work; exp(100) overflows in float32: use torch.softmax.",
+                 c.says("generator_ignored"), what="two calls, generators with the same seed")
+        other = c.call(batch, generator=torch.Generator().manual_seed(1))
+        c.expect(not torch.equal(a, other), "the same actions for seeds 0 and 1", "different actions",
+                 c.says("fixed_seed"), what="two calls, generators with different seeds")
+        small = c.call_naming({"required positional argument": c.says("generator_required"),
+                               "probability tensor": c.says("exp_overflow")},
+                              torch.tensor([[0.0, 100.0, 0.0]]))
+        c.expect(isinstance(small, torch.Tensor), type(small).__name__, "a torch Tensor",
+                 "return the actions as a LongTensor of shape (N,).", what="no generator, logits [0, 100, 0]")
+        c.expect(small.shape == (1,), fmt(small), "tensor([1]), shape (1,)",
+                 c.says("squeeze_all"), what="a batch of one, no generator, logits [0, 100, 0]")
+        c.expect(small.tolist() == [1], fmt(small), "tensor([1])",
+                 "softmax([0, 100, 0]) puts all but 1e-43 of the probability on action 1.",
                  what="no generator, logits [0, 100, 0]")
 
     run_check("categorical_sample", fn, body)
@@ -80,19 +134,17 @@ def check_gaussian_log_prob(fn: Any) -> None:
     def body(c: Checker) -> None:
         hint = "log N = sum_i [-0.5 ((x_i - mu_i) / sigma_i)^2 - log sigma_i - 0.5 log(2 pi)], sigma = exp(log_std)."
         got = c.call(torch.tensor([[0.0]]), torch.tensor([0.0]), torch.tensor([0.0]))
-        c.expect_close(got, torch.tensor([-_HALF_LOG_2PI]),
-                       hint + " 0 means the constant -0.5 log(2 pi) is missing.",
-                       what="standard normal at 0: -0.5 log(2 pi)")
-        x = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+        c.expect_close(got, torch.tensor([-_HALF_LOG_2PI]), hint, what="standard normal at 0: [-0.5 log(2 pi)]")
+        x = torch.tensor([[1.0, 2.0], [0.0, -1.0], [2.0, 0.5]], dtype=torch.float64)
         mu = torch.tensor([0.0, 0.0], dtype=torch.float64)
-        log_std = torch.tensor([0.0, math.log(2.0)], dtype=torch.float64)
-        exp = -0.5 * 1.0 - 0.5 * (2.0 / 2.0) ** 2 - math.log(2.0) - 2 * _HALF_LOG_2PI
+        log_std = torch.tensor([0.5, math.log(2.0)], dtype=torch.float64)
+        sigma = torch.exp(log_std)
+        expected = (-0.5 * ((x - mu) / sigma) ** 2 - log_std - _HALF_LOG_2PI).sum(-1)
         got = c.call(x, mu, log_std)
-        c.expect_close(got, torch.tensor([exp], dtype=torch.float64),
-                       hint + " Sum over the action dimensions: one number per row.",
-                       what="x=[1, 2], sigma=[1, 2]: -0.5 - 0.5 - log 2 - log(2 pi)")
+        c.expect_close(got, expected, hint + " Sum over the action dimensions: one number per row.",
+                       what="sigma = [e^0.5, 2]: row 0 is -0.5/e - 0.5 - 0.5 - log 2 - log(2 pi)")
         c.expect(getattr(got, "dtype", None) == torch.float64, getattr(got, "dtype", type(got)),
-                 torch.float64, "keep the dtype of x.")
+                 torch.float64, c.says("changes_dtype"), what="dtype")
         x = torch.tensor([[0.5], [0.5]])
         log_std = torch.tensor([[0.0], [-1.0]])
         got = c.call(x, torch.tensor([0.5]), log_std)

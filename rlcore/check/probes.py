@@ -1,137 +1,32 @@
-"""Probe environments: tiny MDPs with known Q-values, each pinning down one part of DQN.
+"""The probe check of lesson 06: train the learner's DQN parts on the probe environments.
 
-Debugging deep RL on CartPole is slow and vague ("it does not learn"). A probe is an
-environment so small that the optimal Q*(s, a) is known by hand, so after a few hundred
-updates we can compare the learned Q_theta with it and say which part is broken
-(the idea comes from Andy Jones's "Debugging RL, Without the Agonizing Pain" and the
-ARENA course). Every probe has observations of shape (1,) and two actions, and ends
-with ``terminated=True``; with discount gamma (``PROBE_GAMMA`` = 0.9 here):
-
-=====  ==========================================  ======================================
-probe  the environment                             Q*(s, a)
-=====  ==========================================  ======================================
-1      obs 0, any action: reward +1, episode ends  Q(0, .) = 1
-2      obs -1 or +1 at random: reward = obs, ends  Q(-1, .) = -1, Q(+1, .) = +1
-3      obs 0: reward 0, then obs 1: reward +1,     Q(0, .) = gamma, Q(1, .) = 1
-       ends (two steps)
-4      obs 0: action 0 gives +1, action 1 gives    Q(0, 0) = +1, Q(0, 1) = -1
-       -1, ends
-5      obs -1 or +1: +1 if the action matches      Q(-1, 0) = +1, Q(-1, 1) = -1,
-       (action 1 for obs +1, 0 for -1), else -1    Q(+1, 0) = -1, Q(+1, 1) = +1
-=====  ==========================================  ======================================
-
-The terminal transition's s' repeats s, so a target that forgets ``(1 - done)``
-bootstraps from itself and drifts to r / (1 - gamma) (probe 1: 10 instead of 1).
-
-Use: ``run_probe(k, **parts)`` trains DQN (``rlcore.algos.dqn.train``, with the learner's
+Each probe (``rlcore.probe_envs``) has Q*(s, a) known by hand, so after a few hundred
+updates the learned Q_theta either matches it or says which part of DQN is broken.
+``run_probe(k, **parts)`` trains DQN (``rlcore.algos.dqn.train``, with the learner's
 exercise functions when given) on probe k and returns a ``ProbeResult``;
-``check_probes(**parts)`` runs all of them, prints one line each and raises an
-``AssertionError`` naming the part that is likely broken.
+``check_probes(**parts)`` runs all of them, prints one line each and raises
+``CheckFailed`` naming the part that is likely broken.
+
+The learner's ``ReplayBuffer`` is watched while it trains: every transition added is
+remembered, and a probe fails, naming the mistake, when ``sample`` returns a transition
+that was never added (an all-zero slot never written, or rows whose fields come from
+different transitions), even if the Q-values happen to come out right.
+
+Not imported by ``rlcore.check`` itself (it trains, so it needs the trainers):
+``from rlcore.check.probes import check_probes``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, ClassVar
+from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 
-__all__ = [
-    "PROBES",
-    "PROBE_GAMMA",
-    "ProbeEnv",
-    "ProbeResult",
-    "check_probes",
-    "expected_q",
-    "probe_env_id",
-    "run_probe",
-]
+from ..probe_envs import PROBE_GAMMA, PROBES, expected_q, probe_env_id
 
-PROBE_GAMMA = 0.9  # far from 0 and 1, so "no discount" and "no bootstrap" both show
-
-PROBES = {
-    1: "one step, constant reward +1",
-    2: "one step, reward = observation",
-    3: "two steps, reward only at the end (discounting)",
-    4: "one step, reward depends on the action",
-    5: "one step, reward depends on observation and action",
-}
-
-
-def probe_env_id(k: int) -> str:
-    """Return the Gymnasium id of probe k, e.g. ``"rlcore/Probe1-v0"``; raise ValueError for a bad k."""
-    if k not in PROBES:
-        raise ValueError(f"k must be one of {sorted(PROBES)}, got {k!r}")
-    return f"rlcore/Probe{k}-v0"
-
-
-def expected_q(k: int, gamma: float = PROBE_GAMMA) -> dict[float, tuple[float, float]]:
-    """Return Q*(s, a) of probe k as {observation: (Q*(s, 0), Q*(s, 1))}; raise ValueError for a bad k."""
-    probe_env_id(k)
-    table = {
-        1: {0.0: (1.0, 1.0)},
-        2: {-1.0: (-1.0, -1.0), 1.0: (1.0, 1.0)},
-        3: {0.0: (gamma, gamma), 1.0: (1.0, 1.0)},
-        4: {0.0: (1.0, -1.0)},
-        5: {-1.0: (1.0, -1.0), 1.0: (-1.0, 1.0)},
-    }
-    return table[k]
-
-
-class ProbeEnv(gym.Env):
-    """Return-known probe environment number ``probe`` (1-5, see the module table).
-
-    Observations: float32 array of shape (1,); actions: Discrete(2).
-    Raises ValueError for an unknown probe number.
-    """
-
-    metadata: ClassVar[dict] = {"render_modes": []}
-
-    def __init__(self, probe: int = 1) -> None:
-        probe_env_id(probe)
-        self.probe = probe
-        self.observation_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
-        self.action_space = gym.spaces.Discrete(2)
-        self._obs = 0.0
-
-    def _observation(self) -> np.ndarray:
-        return np.array([self._obs], dtype=np.float32)
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        if self.probe in (2, 5):
-            self._obs = float(self.np_random.choice([-1.0, 1.0]))
-        else:
-            self._obs = 0.0
-        return self._observation(), {}
-
-    def step(self, action: Any):
-        a, s = int(action), self._obs
-        if self.probe == 3 and s == 0.0:  # first of two steps: no reward, move to obs 1
-            self._obs = 1.0
-            return self._observation(), 0.0, False, False, {}
-        reward = {
-            1: 1.0,
-            2: s,
-            3: 1.0,
-            4: 1.0 if a == 0 else -1.0,
-            5: 1.0 if a == int(s > 0) else -1.0,
-        }[self.probe]
-        return self._observation(), reward, True, False, {}  # s' repeats s (see module doc)
-
-
-def _make_vector(probe: int, num_envs: int = 1, **kwargs: Any) -> gym.vector.VectorEnv:
-    kwargs.pop("max_episode_steps", None)
-    return gym.vector.SyncVectorEnv([partial(ProbeEnv, probe) for _ in range(num_envs)])
-
-
-for _k in PROBES:
-    if probe_env_id(_k) not in gym.registry:
-        gym.register(id=probe_env_id(_k), entry_point=partial(ProbeEnv, _k),
-                     vector_entry_point=partial(_make_vector, _k), max_episode_steps=10)
+__all__ = ["ProbeResult", "check_probes", "run_probe"]
 
 
 @dataclass
@@ -152,7 +47,7 @@ class ProbeResult:
 
 
 def _probe_config(k: int, seed: int, **overrides: Any):
-    from .algos.dqn import Config
+    from ..algos.dqn import Config
 
     settings = {
         "env_id": probe_env_id(k), "seed": seed, "n_envs": 8, "max_env_steps": 3_000,
@@ -209,11 +104,78 @@ def _diagnose(k: int, learned: dict, expected: dict, gamma: float) -> str:
             "obs, actions and rewards of a transition together, and that dqn_loss gathers by action.")
 
 
+class _Watch:
+    """Wraps a learner's ReplayBuffer class; remembers what is added and flags what is sampled
+    but was never added (the first such sample is kept in ``offense``)."""
+
+    def __init__(self) -> None:
+        self.offense: tuple[int, int, bool, bool] | None = None  # (unknown, sampled, all zero, wrapped)
+
+    def wrap(self, cls: Any) -> Any:
+        watch = self
+
+        class Watched:
+            def __init__(self, capacity: Any, *args: Any, **kwargs: Any) -> None:
+                self._buffer = cls(capacity, *args, **kwargs)
+                self._capacity, self._added, self._count = capacity, set(), 0
+
+            def add(self, *fields: Any) -> Any:
+                out = self._buffer.add(*fields)
+                rows = _rows(fields)
+                if rows is not None:
+                    self._added.update(map(tuple, rows))
+                    self._count += len(rows)
+                return out
+
+            def sample(self, batch_size: Any) -> Any:
+                batch = self._buffer.sample(batch_size)
+                rows = _rows([getattr(batch, f, None) for f in ("obs", "actions", "rewards", "next_obs", "dones")])
+                if rows is not None and watch.offense is None:
+                    unknown = [r for r in map(tuple, rows) if r not in self._added]
+                    if unknown:
+                        wrapped = isinstance(self._capacity, int) and self._count > self._capacity
+                        watch.offense = (len(unknown), len(rows), any(not any(r) for r in unknown), wrapped)
+                return batch
+
+            def __len__(self) -> int:
+                return len(self._buffer)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._buffer, name)
+
+        Watched.__name__ = Watched.__qualname__ = getattr(cls, "__name__", "ReplayBuffer")
+        return Watched
+
+    def message(self) -> str | None:
+        """What the probe says about the buffer, or None when every sample was made of added rows."""
+        if self.offense is None:
+            return None
+        from .. import catalog
+
+        unknown, sampled, blank, wrapped = self.offense
+        slug = ("batch_restarts_at_zero" if wrapped else "never_written_slots") if blank else "fields_unpaired"
+        cause = catalog.get("ReplayBuffer").mistake(slug).message
+        return (f"your ReplayBuffer.sample returned {unknown} of {sampled} transitions that were never "
+                f"added{' (all zeros)' if blank else ''}\n    likely cause: {cause}")
+
+
+def _rows(fields: Any) -> np.ndarray | None:
+    """Transitions (obs, actions, rewards, next_obs, dones) as rows of rounded floats, or None."""
+    try:
+        cols = [np.asarray(f.detach().cpu().numpy() if isinstance(f, torch.Tensor) else f, dtype=np.float64)
+                for f in fields]
+        n = len(cols[1])
+        return np.round(np.concatenate([c.reshape(n, -1) for c in cols], axis=1), 4)
+    except (TypeError, ValueError, IndexError, AttributeError):
+        return None  # not transitions: the trainer's own checks say what is wrong
+
+
 def run_probe(
     k: int,
     seed: int = 0,
     atol: float = 0.03,
     config_overrides: dict | None = None,
+    check_functions: bool = True,
     **parts: Any,
 ) -> ProbeResult:
     """Return a ``ProbeResult`` after training DQN on probe k and comparing Q_theta with Q*.
@@ -221,10 +183,12 @@ def run_probe(
     parts: the learner's exercise functions by name (``ReplayBuffer``, ``linear_schedule``,
     ``epsilon_greedy``, ``dqn_targets``, ``dqn_loss``, ``update_target``); missing ones
     use rlcore's reference. A probe passes when every |Q_theta(s, a) - Q*(s, a)| <= atol.
-    Errors raised by the learner's functions are caught and reported in the result.
+    Errors raised by the learner's functions are caught and reported in the result;
+    check_functions: run each given part's visible check first (a failing one is reported
+    with the check's message instead of training).
     Raises ValueError for an unknown k or a part name that is not an exercise.
     """
-    from .algos.dqn import LearnerFunctionError, train
+    from ..algos.dqn import LearnerFunctionError, train
 
     probe_env_id(k)
     allowed = {"ReplayBuffer", "linear_schedule", "epsilon_greedy", "dqn_targets", "dqn_loss",
@@ -234,10 +198,14 @@ def run_probe(
         raise ValueError(f"unknown DQN parts {sorted(unknown)}; expected some of {sorted(allowed)}")
     config = _probe_config(k, seed, **(config_overrides or {}))
     expected = expected_q(k, config.gamma)
+    watch = _Watch()
+    if parts.get("ReplayBuffer") is not None:
+        parts = {**parts, "ReplayBuffer": watch.wrap(parts["ReplayBuffer"])}
     try:
-        result = train(config, progress=False, **parts)
+        result = train(config, progress=False, check_functions=check_functions, **parts)
     except LearnerFunctionError as e:
-        return ProbeResult(k, False, {}, expected, f"training stopped: {e}", error=str(e))
+        return ProbeResult(k, False, {}, expected, "training stopped: " + str(e).removeprefix("\u2717 "),
+                           error=str(e))
     obs = torch.tensor([[s] for s in expected], dtype=torch.float32)
     with torch.no_grad():
         q = result.q_net(obs).numpy().astype(np.float64)
@@ -245,7 +213,10 @@ def run_probe(
     errors = [abs(learned[s][a] - expected[s][a]) for s in expected for a in (0, 1)]
     passed = bool(np.isfinite(errors).all() and max(errors) <= atol)
     summary = f"learned {_format_q(learned)}; expected {_format_q(expected)}"
-    if passed:
+    buffer_problem = watch.message()
+    if buffer_problem is not None:  # a buffer that returns what it was never given fails, whatever Q learned
+        passed, message = False, f"{buffer_problem}\n    ({summary})"
+    elif passed:
         message = summary
     else:
         message = summary + "\n    likely cause: " + _diagnose(k, learned, expected, config.gamma)
@@ -253,18 +224,19 @@ def run_probe(
                        details={"max_abs_error": float(max(errors)), "final_loss": result.losses[-1]})
 
 
-def check_probes(probes: tuple[int, ...] = (1, 2, 3, 4, 5), seed: int = 0, **parts: Any) -> list[ProbeResult]:
+def check_probes(probes: tuple[int, ...] = (1, 2, 3, 4, 5), seed: int = 0, check_functions: bool = True,
+                 **parts: Any) -> list[ProbeResult]:
     """Return the ``ProbeResult`` of each probe after printing one line per probe.
 
     Probes run in order and stop at the first failure (later probes assume the earlier
     parts work). Raises ``rlcore.check.CheckFailed`` (an AssertionError) naming the likely
     broken part when a probe fails.
     """
-    from .check._core import CheckFailed
+    from ._core import CheckFailed
 
     results = []
     for k in probes:
-        r = run_probe(k, seed=seed, **parts)
+        r = run_probe(k, seed=seed, check_functions=check_functions, **parts)
         print(r, flush=True)
         results.append(r)
         if not r.passed:

@@ -1,0 +1,256 @@
+"""The exercise catalog: every graded exercise of the course declared once, with its named mistakes.
+
+An ``Exercise`` says what the learner writes (its name, lesson and reference
+implementation, whose signature is the contract of ``docs/contract.md``), which
+correct implementations in other styles must also earn full marks, and which realistic
+mistakes it is graded against. Each ``Mistake`` has a stable id
+(``"dqn_targets/no_done_mask"``), the message the learner and the instructor read, and
+the wrong implementation it stands for (real code, with the exercise's signature).
+
+Everything else reads the catalog instead of restating it:
+
+- the visible check (``rlcore.check``) names a mistake when the learner's output equals
+  what its wrong implementation returns on the check's own inputs;
+- the hidden judge (``autograder.hidden``) does the same on fresh random inputs, by running
+  the wrong implementation through the same probe, and reports the mistake's id to the
+  grader (``--json``, ``make report``: how many students made each mistake);
+- the tests (``tests/test_lesson_contract.py``) grade every reference, alternative and
+  wrong implementation, and fail for a mistake that its inputs cannot tell apart;
+- ``docs/exercises.md`` lists every mistake (``tools/exercises_doc.py``).
+
+The catalog is public (learners may read it: the mistakes are published anyway). What the
+grader keeps hidden is the judges' random inputs and thresholds (``autograder/hidden``).
+
+A lesson's exercises live in ``rlcore/catalog/lessonNN.py`` (NN = the first two characters
+of the assignment id); lessons are found by looking, never listed by hand.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CATALOG", "Exercise", "Mistake", "exercise", "exercises_of", "get", "lesson_modules", "load_all"]
+
+CATALOG: dict[str, Exercise] = {}
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A realistic mistake of one exercise.
+
+    id: ``"<exercise>/<slug>"``, stable (reports and gradebooks keep it).
+    message: what the mistake is and what to change, without giving the whole answer.
+    wrong: the wrong implementation (a function or class with the exercise's signature),
+    written the way a learner would; tests paste its source into the notebook.
+    summary: a short phrase for the instructor's report ("bootstrapped through terminal
+    states"); defaults to the message up to its first colon or semicolon.
+    by_value: True when running ``wrong`` on the same inputs reproduces a learner's output
+    exactly, so the judges identify the mistake by comparison; False when it does not
+    (random draws, object identity): the exercise's own judge names it by id.
+    named_by_check: the visible check's message contains ``message`` (True for all but the
+    few whose small fixed cases show a symptom the check words differently).
+    raises: for a mistake that shows as an error, a regular expression matched against
+    ``"ErrorType: message"`` of the error ``wrong`` raises (``r"bool tensor is not
+    supported"``); the visible check, the hidden judges and the trainers name the mistake
+    from the error instead of showing the library's own words alone.
+    visible: False for a mistake the visible check must NOT catch: a quiz answer's content
+    (the check says whether an answer is well formed, never whether it is right).
+    """
+
+    id: str
+    message: str
+    wrong: Any = None  # a function or class; for a value exercise (a quiz answer), a wrong value
+    summary: str = ""
+    by_value: bool = True
+    named_by_check: bool = True  # False: the visible check fails on it, but with its own words
+    raises: str = ""
+    visible: bool = True
+
+    @property
+    def exercise(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def short(self) -> str:
+        """The report's phrase: ``summary`` or the message's first clause."""
+        if self.summary:
+            return self.summary
+        return re.split(r"[:;(]", self.message, maxsplit=1)[0].strip().rstrip(".")
+
+
+@dataclass
+class Exercise:
+    """One graded name of a lesson, its reference, its correct alternatives and its mistakes.
+
+    name: the graded name (function or class) the learner writes; lesson: its assignment id.
+    reference: rlcore's implementation; its signature is the contract. For a *value*
+    exercise (a quiz answer, ``q1 = "bd"``) the reference is the right value, the
+    alternatives are other ways of writing it and each mistake's ``wrong`` a wrong value.
+    alternatives: correct implementations in other styles (must earn full marks).
+    mistakes: the named mistakes, in the order the judges try them.
+    namespace: names the wrong and alternative implementations use besides numpy (``np``),
+    torch and ``nn``, as a notebook would have them (``{"Batch": Batch}``).
+    admits: the kinds of input the contract admits and the judges must try ("list",
+    "int", "float32", "float64", "bool dones", "batch of one", ...), documented in
+    ``docs/exercises.md``; inputs: one sentence on the hidden tests' fresh inputs.
+    """
+
+    name: str
+    lesson: str
+    reference: Any  # a function or class; a value for a value exercise
+    mistakes: tuple[Mistake, ...] = ()
+    alternatives: tuple[Any, ...] = ()
+    namespace: dict[str, Any] = field(default_factory=dict)
+    admits: tuple[str, ...] = ()
+    inputs: str = ""
+
+    def __post_init__(self) -> None:
+        ids = [m.id for m in self.mistakes]
+        for m in self.mistakes:
+            if m.exercise != self.name:
+                raise ValueError(f"mistake id {m.id!r} must start with {self.name + '/'!r}")
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{self.name}: mistake ids repeat: {ids}")
+
+    @property
+    def is_value(self) -> bool:
+        """True for a value exercise (a quiz answer): the learner assigns a value, not code."""
+        return not callable(self.reference)
+
+    @property
+    def unwritten(self) -> str:
+        """What the stub's message says: "not written yet" (code) or "not answered yet" (a value)."""
+        return "not answered yet" if self.is_value else "not written yet"
+
+    @property
+    def signature(self) -> str:
+        """``name(rewards, dones, gamma=1.0)``: the contract's signature, from the reference."""
+        if self.is_value:
+            return f'{self.name} = "..."'
+        target = self.reference.__init__ if inspect.isclass(self.reference) else self.reference
+        sig = inspect.signature(target)
+        params = [_shown(p.replace(annotation=inspect.Parameter.empty))
+                  for p in sig.parameters.values() if p.name != "self"]
+        return f"{self.name}({', '.join(str(p) for p in params)})"
+
+    def mistake(self, slug_or_id: str) -> Mistake:
+        """The mistake with this id (or ``slug`` after ``name/``); KeyError naming the known ones."""
+        key = slug_or_id if "/" in slug_or_id else f"{self.name}/{slug_or_id}"
+        for m in self.mistakes:
+            if m.id == key:
+                return m
+        raise KeyError(f"{self.name} has no mistake {key!r}; known: {[m.id for m in self.mistakes]}")
+
+    @property
+    def by_value(self) -> tuple[Mistake, ...]:
+        """The mistakes a judge can identify by running their wrong implementation."""
+        return tuple(m for m in self.mistakes if m.by_value and m.wrong is not None)
+
+    def raised(self, error: str | BaseException) -> Mistake | None:
+        """The mistake whose ``raises`` pattern matches ``error`` ("ErrorType: message"), or None."""
+        if isinstance(error, BaseException):
+            from .._format import describe_exception
+
+            error = describe_exception(error)
+        for m in self.mistakes:
+            if m.raises and re.search(m.raises, error):
+                return m
+        return None
+
+    def source_of(self, impl: Any) -> str:
+        """The source of a wrong or alternative implementation, renamed to the exercise's name.
+
+        This is what a learner's answer cell would hold; ``tests`` paste it into notebooks.
+        For a value exercise it is the assignment: ``q1 = 'ac'``.
+        """
+        if self.is_value:
+            return f"{self.name} = {impl!r}\n"
+        src = textwrap.dedent(inspect.getsource(impl))
+        src = re.sub(r"^@.*\n", "", src, flags=re.MULTILINE)  # the catalog's own decorators
+        kind = "class" if inspect.isclass(impl) else "def"
+        src = re.sub(rf"^{kind}\s+{re.escape(impl.__name__)}\b", f"{kind} {self.name}", src, count=1,
+                     flags=re.MULTILINE)
+        return "".join(f"{s}\n\n" for s in _base_sources(impl)) + src
+
+    def define(self, impl: Any) -> Any:
+        """Execute ``source_of(impl)`` as a notebook cell would; return what it defines."""
+        import numpy as np
+        import torch
+        from torch import nn
+
+        ns: dict[str, Any] = {"np": np, "torch": torch, "nn": nn, **self.namespace}
+        exec(compile(self.source_of(impl), f"<{self.name}>", "exec"), ns)  # noqa: S102 - catalog code
+        return ns[self.name]
+
+
+def _base_sources(impl: Any) -> list[str]:
+    """The sources of the classes ``impl`` derives from that its own catalog module defines.
+
+    A wrong class may change one method of a correct one (``class _wrong_x(_RingBuffer)``):
+    the answer cell then holds the base first, so it still runs on its own.
+    """
+    if not inspect.isclass(impl):
+        return []
+    module = inspect.getmodule(impl)
+    out: list[str] = []
+    for base in impl.__bases__:
+        if base is not object and inspect.getmodule(base) is module:
+            out += _base_sources(base) + [textwrap.dedent(inspect.getsource(base)).rstrip()]
+    return list(dict.fromkeys(out))
+
+
+class _Name(str):
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _shown(p: inspect.Parameter) -> inspect.Parameter:
+    """A parameter whose class default reads as in a notebook (``nn.Tanh``, not ``<class ...>``)."""
+    d = p.default
+    if inspect.isclass(d) and d is not inspect.Parameter.empty:
+        prefix = "nn." if d.__module__.startswith("torch.nn") else ""
+        return p.replace(default=_Name(prefix + d.__name__))
+    return p
+
+
+def exercise(ex: Exercise) -> Exercise:
+    """Register ``ex`` in ``CATALOG`` (a name registered twice is an error) and return it."""
+    if ex.name in CATALOG and CATALOG[ex.name].lesson != ex.lesson:
+        raise ValueError(f"exercise {ex.name!r} is declared by lessons {CATALOG[ex.name].lesson} "
+                         f"and {ex.lesson}")
+    CATALOG[ex.name] = ex
+    return ex
+
+
+def lesson_modules() -> list[str]:
+    """The catalog's lesson modules, found on disk: ``["lesson01", "lesson02", ...]``."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"lesson\d\d", m.name))
+
+
+def load_all() -> dict[str, Exercise]:
+    """Import every lesson module of the catalog; return ``CATALOG`` (name -> Exercise)."""
+    for mod in lesson_modules():
+        importlib.import_module(f"{__name__}.{mod}")
+    return CATALOG
+
+
+def get(name: str) -> Exercise | None:
+    """The exercise called ``name``, or None if no lesson declares it."""
+    return load_all().get(name)
+
+
+def exercises_of(lesson: str) -> list[Exercise]:
+    """The exercises of assignment ``lesson`` (e.g. ``"05-policy-gradients"``), in declaration order."""
+    return [ex for ex in load_all().values() if ex.lesson == lesson]
+
+
+def wrongs(mistakes: Iterable[Mistake]) -> list[Callable | type]:
+    """The wrong implementations of ``mistakes`` that exist."""
+    return [m.wrong for m in mistakes if m.wrong is not None]
