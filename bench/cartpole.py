@@ -6,8 +6,11 @@ Protocol (the same for every method):
 - evaluate every 2,000 environment steps;
 - time-to-solve = wall clock from the start of training to the solving evaluation,
   excluding evaluation time (and excluding set-up: env and network construction);
-- 5 seeds per method, each run in its own subprocess (clean memory, its peak RSS measured);
-- a cap of 60 s (policy gradient, PPO) / 120 s (DQN) of training, else unsolved;
+- 20 seeds of every rlcore method and 5 of every SB3 peer, each run in its own subprocess
+  (clean memory, its peak RSS measured; one seed's time-to-solve is one run's time);
+- reported as distributions: solved fraction, median, IQM with its 95 % bootstrap interval,
+  90th percentile and max time-to-solve (``rlcore.stats``);
+- a cap of 60 s (policy gradient, PPO, A2C) / 120 s (DQN) of training, else unsolved;
 - DQN runs go on for 5 evaluations after solving: ``post_solve_mean`` says whether the
   policy stays solved.
 - every method uses 1 torch thread (measured: on this 2-core machine a second thread
@@ -15,7 +18,7 @@ Protocol (the same for every method):
 Runs are interleaved (seed 0 of every method, then seed 1, ...) so that load from other
 processes hits every method alike.
 
-Usage:  python bench/cartpole.py [--methods rlcore-pg,sb3-ppo] [--seeds 5]
+Usage:  python bench/cartpole.py [--methods rlcore-pg,sb3-ppo] [--seeds 20] [--sb3-seeds 5]
 Writes bench/results/cartpole.json, cartpole.png, cartpole.md and the README table
 between ``<!-- bench:start -->`` and ``<!-- bench:end -->``.
 """
@@ -51,6 +54,9 @@ MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 ZOO_PPO = dict(n_envs=8, n_timesteps=100_000, n_steps=32, batch_size=256, gae_lambda=0.8,
                gamma=0.98, n_epochs=20, ent_coef=0.0, learning_rate="lin_0.001",
                clip_range="lin_0.2")
+# rl-baselines3-zoo/hyperparams/a2c.yml "CartPole-v1": 8 envs, 5e5 steps, ent_coef 0, everything
+# else SB3's A2C defaults (n_steps 5, RMSprop lr 7e-4, gamma 0.99, gae_lambda 1, vf_coef 0.5).
+ZOO_A2C = dict(n_envs=8, n_timesteps=500_000, ent_coef=0.0)
 ZOO_DQN = dict(n_timesteps=50_000, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
                learning_starts=1_000, gamma=0.99, target_update_interval=10, train_freq=256,
                gradient_steps=128, exploration_fraction=0.16, exploration_final_eps=0.04,
@@ -104,8 +110,12 @@ class Recorder:
 
 
 # ----------------------------------------------------------------------------- methods
-def run_rlcore(module_name: str, seed: int, cap: float, post: int) -> Recorder:
-    """Train rlcore's ``module_name`` trainer with the benchmark's protocol settings."""
+def run_rlcore(module_name: str, seed: int, cap: float, post: int, preset: str | None = None) -> Recorder:
+    """Train rlcore's ``module_name`` trainer with the benchmark's protocol settings.
+
+    preset: a tuned preset of the module (``rlcore.algos.ppo.preset(preset, "CartPole-v1")``,
+    e.g. "a2c"); None uses the module's default ``Config``.
+    """
     import importlib
 
     mod = importlib.import_module(module_name)
@@ -113,9 +123,10 @@ def run_rlcore(module_name: str, seed: int, cap: float, post: int) -> Recorder:
     settings = dict(seed=seed, max_seconds=cap, max_env_steps=10**9, eval_every=EVAL_EVERY,
                     eval_episodes=EVAL_EPISODES, target_return=TARGET, stop_on_solve=post == 0,
                     threads=1)
+    settings = {k: v for k, v in settings.items() if k in fields}
+    config = mod.preset(preset, "CartPole-v1", **settings) if preset else mod.Config(**settings)
     rec = Recorder(post_solve_evals=post)
-    mod.train(mod.Config(**{k: v for k, v in settings.items() if k in fields}), callback=rec,
-              progress=False)
+    mod.train(config, callback=rec, progress=False)
     return rec
 
 
@@ -171,6 +182,19 @@ def run_sb3_ppo(seed: int, cap: float, post: int) -> Recorder:
     return rec
 
 
+def run_sb3_a2c(seed: int, cap: float, post: int) -> Recorder:
+    """Stable-Baselines3 A2C with the RL Zoo's CartPole-v1 hyperparameters (8 envs, SB3 defaults)."""
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.env_util import make_vec_env
+
+    z = ZOO_A2C
+    env = make_vec_env("CartPole-v1", n_envs=z["n_envs"], seed=seed)
+    model = A2C("MlpPolicy", env, ent_coef=z["ent_coef"], seed=seed, device="cpu", verbose=0)
+    rec = Recorder(post_solve_evals=post)
+    model.learn(total_timesteps=z["n_timesteps"], callback=_sb3_callback(rec, cap))
+    return rec
+
+
 def run_sb3_dqn(seed: int, cap: float, post: int) -> Recorder:
     """Stable-Baselines3 DQN with the RL Zoo's CartPole-v1 hyperparameters."""
     from stable_baselines3 import DQN
@@ -194,7 +218,12 @@ METHODS: dict[str, tuple[Callable[..., Recorder], float, int, str]] = {
                   "rlcore.algos.pg"),
     "rlcore-dqn": (lambda s, c, p: run_rlcore("rlcore.algos.dqn", s, c, p), 120.0,
                    POST_SOLVE_EVALS, "rlcore.algos.dqn"),
+    "rlcore-ppo": (lambda s, c, p: run_rlcore("rlcore.algos.ppo", s, c, p), 60.0, 0,
+                   "rlcore.algos.ppo"),
+    "rlcore-a2c": (lambda s, c, p: run_rlcore("rlcore.algos.ppo", s, c, p, preset="a2c"), 60.0, 0,
+                   "rlcore.algos.ppo"),
     "sb3-ppo": (run_sb3_ppo, 60.0, 0, "stable_baselines3"),
+    "sb3-a2c": (run_sb3_a2c, 60.0, 0, "stable_baselines3"),
     "sb3-dqn": (run_sb3_dqn, 120.0, POST_SOLVE_EVALS, "stable_baselines3"),
 }
 
@@ -241,7 +270,15 @@ def run_in_subprocess(method: str, seed: int) -> dict:
 
 # ----------------------------------------------------------------------------- reports
 def summarize(records: list[dict], methods: list[str]) -> list[dict]:
-    """Return one row per method: seeds solved, median/min/max time-to-solve, memory."""
+    """Return one row per method: the distribution of time-to-solve over its seeds, and memory.
+
+    An unsolved seed counts as an infinite time (``rlcore.stats.summarize_times``): the IQM
+    trims it while fewer than a quarter of the seeds are unsolved; a statistic it reaches is
+    None (shown as "> cap"). iqm_s, iqm_low, iqm_high: the interquartile mean and its 95 %
+    stratified bootstrap interval; p90_s: the 90th percentile.
+    """
+    from rlcore.stats import summarize_times
+
     rows = []
     for m in methods:
         recs = [r for r in records if r["method"] == m]
@@ -249,10 +286,15 @@ def summarize(records: list[dict], methods: list[str]) -> list[dict]:
         post = [r["post_solve_mean"] for r in recs if r.get("post_solve_mean") is not None]
         mem = [r["peak_rss_mib"] for r in recs if "peak_rss_mib" in r]
         steps = [r["env_steps"] for r in recs if r["solved"]]
+        dist = summarize_times([r["time_to_solve_s"] if r["solved"] else None for r in recs]) \
+            if recs else {}
         rows.append({
             "method": m, "runs": len(recs), "solved": len(times),
-            "median_s": statistics.median(times) if times else None,
-            "min_s": min(times) if times else None, "max_s": max(times) if times else None,
+            "solved_fraction": dist.get("solved_fraction"),
+            "median_s": dist.get("median"), "iqm_s": dist.get("iqm"),
+            "iqm_low": dist.get("iqm_low"), "iqm_high": dist.get("iqm_high"),
+            "p90_s": dist.get("p90"), "max_s": dist.get("max"),
+            "min_s": min(times) if times else None,
             "median_steps": int(statistics.median(steps)) if steps else None,
             "stays_solved": (sum(p >= 450 for p in post), len(post)) if post else None,
             "peak_mib": max(mem) if mem else None,
@@ -262,22 +304,27 @@ def summarize(records: list[dict], methods: list[str]) -> list[dict]:
 
 def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
     """Return the README table (markdown) for the summary rows."""
-    f = lambda x: "-" if x is None else f"{x:.2f}"
+    f = lambda x: "> cap" if x is None else f"{x:.2f}"  # None: an unsolved seed reached it
     lines = [
         f"CartPole-v1, time-to-solve in seconds of training (evaluation excluded), {when}.",
         "",
-        "| method | seeds solved | median s | min s | max s | median env steps | stays solved (DQN) | peak memory MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | seeds solved | median s | IQM s [95% CI] | p90 s | max s | median env steps "
+        "| stays solved (DQN) | peak memory MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         stays = "-" if r["stays_solved"] is None else f"{r['stays_solved'][0]}/{r['stays_solved'][1]}"
         steps = "-" if r["median_steps"] is None else f"{r['median_steps']:,}"
         mem = "-" if r["peak_mib"] is None else f"{r['peak_mib']:.0f}"
-        lines.append(f"| `{r['method']}` | {r['solved']}/{r['runs']} | {f(r['median_s'])} | "
-                     f"{f(r['min_s'])} | {f(r['max_s'])} | {steps} | {stays} | {mem} |")
+        iqm = "-" if not r["runs"] else f"{f(r['iqm_s'])} [{f(r['iqm_low'])}, {f(r['iqm_high'])}]"
+        lines.append(f"| `{r['method']}` | {r['solved']}/{r['runs']} | {f(r['median_s'])} | {iqm} | "
+                     f"{f(r['p90_s'])} | {f(r['max_s'])} | {steps} | {stays} | {mem} |")
     lines += ["", ("Solved: greedy mean return >= 475 over 20 episodes, evaluated every 2,000 env "
-                   "steps; caps 60 s (PG, PPO) / 120 s (DQN); stays solved: mean of the next 5 "
-                   "evaluations >= 450. Regenerate with `make bench` (`bench/cartpole.py`).")]
+                   "steps; caps 60 s (PG, PPO, A2C) / 120 s (DQN), an unsolved seed counts as an infinite "
+                   "time (\"> cap\" where it decides a statistic); IQM: mean of the middle half of "
+                   "the seeds, with its 95% bootstrap interval (`rlcore.stats`); stays solved: mean "
+                   "of the next 5 evaluations >= 450. Regenerate with `make bench` "
+                   "(`bench/cartpole.py`).")]
     lines += [f"Note: {n}" for n in notes]
     return "\n".join(lines)
 
@@ -296,21 +343,39 @@ def update_readme(readme: Path, table: str) -> None:
 
 
 def plot(records: list[dict], methods: list[str], path: Path) -> None:
-    """Evaluation return against training seconds, one colour per method, every seed."""
+    """Left: fraction of seeds solved within t seconds, with its 95 % bootstrap band (the
+    distribution of time-to-solve); right: every seed's evaluation return against training time."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    from rlcore.stats import performance_profile
+
+    fig, (ax0, ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    all_times = [r["time_to_solve_s"] for r in records if r.get("solved")]
+    lo_t = max(min(all_times, default=0.05) / 2, 1e-3)
+    grid = np.geomspace(lo_t, 130.0, 200)
     for k, m in enumerate(methods):
-        recs = [r for r in records if r["method"] == m and r.get("curve")]
-        for j, r in enumerate(recs):
+        recs = [r for r in records if r["method"] == m]
+        times = [r["time_to_solve_s"] if r.get("solved") else np.inf for r in recs]
+        if times:
+            frac, lo, hi = performance_profile(times, grid, higher_is_better=False)
+            ax0.step(grid, frac, where="post", color=f"C{k}", label=f"{m} ({len(times)} seeds)")
+            ax0.fill_between(grid, lo, hi, step="post", color=f"C{k}", alpha=0.2, lw=0)
+        for j, r in enumerate([r for r in recs if r.get("curve")]):
             c = r["curve"]
-            ax.plot(c["train_seconds"], c["eval_return"], color=f"C{k}", alpha=0.75, lw=1.2,
+            ax.plot(c["train_seconds"], c["eval_return"], color=f"C{k}", alpha=0.5, lw=0.8,
                     label=m if j == 0 else None)
             if r["solved"]:
-                ax.plot([r["time_to_solve_s"]], [TARGET], "o", color=f"C{k}", ms=4)
+                ax.plot([r["time_to_solve_s"]], [TARGET], "o", color=f"C{k}", ms=3)
+    ax0.set_xscale("log")
+    ax0.set_xlabel("training wall-clock seconds (log scale)")
+    ax0.set_ylabel("fraction of seeds solved")
+    ax0.set_ylim(0, 1.02)
+    ax0.set_title("Seeds solved within t, 95% bootstrap band")
+    ax0.legend(loc="upper left", fontsize=8)
     ax.axhline(TARGET, color="0.4", ls="--", lw=1, label="solved (475)")
     ax.set_xscale("log")
     ax.set_xlabel("training wall-clock seconds (evaluation excluded, log scale)")
@@ -341,7 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of "
                    + ", ".join(METHODS))
-    p.add_argument("--seeds", type=int, default=5, help="seeds per method (0, 1, ...)")
+    p.add_argument("--seeds", type=int, default=20, help="seeds per rlcore method (0, 1, ...)")
+    p.add_argument("--sb3-seeds", type=int, default=5, help="seeds per Stable-Baselines3 method")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON, PNG and table")
     p.add_argument("--readme", default=str(ROOT / "README.md"),
                    help="README to update between the bench markers ('' to skip)")
@@ -355,8 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         p.error(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
-    if a.seeds < 1:
-        p.error("--seeds must be >= 1")
+    if a.seeds < 1 or a.sb3_seeds < 1:
+        p.error("--seeds and --sb3-seeds must be >= 1")
+    n_seeds = {m: a.sb3_seeds if m.startswith("sb3-") else a.seeds for m in METHODS}
     notes, runnable = [], []
     for m in methods:
         why = missing_requirement(m)
@@ -367,8 +434,8 @@ def main(argv: list[str] | None = None) -> int:
             runnable.append(m)
 
     records = []
-    for seed in range(a.seeds):
-        for m in runnable:
+    for seed in range(max([n_seeds[m] for m in runnable], default=0)):
+        for m in [m for m in runnable if seed < n_seeds[m]]:
             rec = run_in_subprocess(m, seed)
             records.append(rec)
             t = rec["time_to_solve_s"]
@@ -383,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     shown = [m for m in METHODS if any(r["method"] == m for r in records)]
     (a.out / "cartpole.json").write_text(json.dumps(records, indent=1) + "\n")
     plot(records, shown, a.out / "cartpole.png")
-    when = (f"{a.seeds} seeds, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores "
+    counts = sorted({n_seeds[m] for m in runnable})
+    when = (f"{' / '.join(map(str, counts)) or a.seeds} seeds (rlcore {a.seeds}, SB3 {a.sb3_seeds}), {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores "
             f"({platform.machine()}), Python {platform.python_version()}")
     if set(shown) - set(runnable):
         when += f"; rows of {', '.join(sorted(set(shown) - set(runnable)))} from an earlier run"

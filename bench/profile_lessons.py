@@ -13,6 +13,13 @@ does), and read from ``/proc`` before the kernel stops:
 
 Also measures one idle JupyterLab server (the other process in a learner's pod).
 Writes ``bench/results/profile.json``; ``docs/deploy.md`` sizes a hub from it.
+
+Per cell it also records the wall and CPU seconds and how many outputs the learner saw while
+it ran (printed lines, a progress line or live curve redrawn in place): ``make profile``
+writes the cells over 1 s to ``bench/results/lesson-cells.json`` (``--cells-only``: that file
+alone), which ``tests/test_self_paced.py`` holds to the course's rule (a cell that runs over
+``SLOW_S`` shows progress while it runs) and to each lesson's stated run time. The rule takes
+min(wall, CPU) seconds: on a loaded machine wall time inflates, with torch threads CPU time.
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "profile.json"
+CELLS_OUT = ROOT / "bench" / "results" / "lesson-cells.json"
+SLOW_S = 3.0  # a cell that runs longer than this shows progress (issue 14)
+LISTED_S = 1.0  # cells slower than this are listed in lesson-cells.json
 MIB = 2**20
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 
@@ -109,13 +119,31 @@ def profile_notebook(path: Path, timeout: int = 1800, kernel: str = "python3") -
             start_rss = proc.memory_info().rss / MIB
             sampler = TreeSampler(pid)
             sampler.start()
+            updates = {"n": 0}
+            original = client.process_message
+
+            def counting(msg, cell, cell_index, _original=original):
+                # output the learner sees while the cell runs: printed lines, shown or redrawn
+                # displays (a progress line, a live curve); not the final result
+                updates["n"] += msg.get("msg_type") in ("stream", "display_data", "update_display_data")
+                return _original(msg, cell, cell_index)
+
+            client.process_message = counting
+            cells = []
             t0 = time.perf_counter()
             for index, cell in enumerate(nb.cells):
+                c0, w0, u0 = _cpu_seconds(proc), time.perf_counter(), updates["n"]
                 try:
                     client.execute_cell(cell, index)
                 except Exception as e:  # noqa: BLE001 - recorded, the profile goes on
                     status = f"error in cell {index}: {type(e).__name__}: {str(e)[-300:]}"
                     break
+                cell_wall, cell_cpu = time.perf_counter() - w0, _cpu_seconds(proc) - c0
+                if cell.cell_type == "code" and min(cell_wall, cell_cpu) > LISTED_S:
+                    cells.append({"index": index, "first_line": first_line(cell.source),
+                                  "tags": list(cell.metadata.get("tags", [])),
+                                  "wall_s": round(cell_wall, 1), "cpu_s": round(cell_cpu, 1),
+                                  "live_outputs": updates["n"] - u0})
             wall = time.perf_counter() - t0
             tree_peak = sampler.stop()
             result = {
@@ -128,10 +156,41 @@ def profile_notebook(path: Path, timeout: int = 1800, kernel: str = "python3") -
                 "peak_rss_mib": round(_vm_hwm_mib(pid)),
                 "tree_peak_rss_mib": round(max(tree_peak, _vm_hwm_mib(pid))),
                 "end_rss_mib": round(proc.memory_info().rss / MIB),
+                "slow_cells": cells,
             }
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# --- the time a lesson states in its first cell (tests/test_self_paced.py holds lessons to it) -----
+
+#: a learner's pace: words of explanation per minute (math and all), lines of code read per minute,
+#: minutes per exercise (a quiz question: QUIZ_MIN); plus the measured time to run every cell
+READ_WPM, CODE_LPM, EXERCISE_MIN, QUIZ_MIN = 120, 15, 8, 2
+
+
+def learner_minutes(nb: dict, run_s: float) -> int:
+    """Minutes a self-paced learner needs for a lesson, rounded to 5: reading its text and
+    code, doing its exercises, and running it (``run_s``, measured)."""
+    def src(cell: dict) -> str:
+        s = cell.get("source", "")
+        return "".join(s) if isinstance(s, list) else s
+
+    cells = nb["cells"]
+    words = sum(len(re.findall(r"[A-Za-z]+", src(c))) for c in cells if c["cell_type"] == "markdown")
+    code_lines = sum(len(src(c).splitlines()) for c in cells if c["cell_type"] == "code")
+    answers = [c["metadata"]["nbgrader"]["grade_id"] for c in cells
+               if c["cell_type"] == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    quiz = sum(bool(re.fullmatch(r"q\d+", a)) for a in answers)
+    minutes = (words / READ_WPM + code_lines / CODE_LPM + EXERCISE_MIN * (len(answers) - quiz)
+               + QUIZ_MIN * quiz + run_s / 60)
+    return max(5, int(5 * round(minutes / 5)))
+
+
+def first_line(source: str) -> str:
+    """The first line of a cell that is neither blank nor a comment (how a cell is found again)."""
+    return next((ln.strip() for ln in source.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
 
 
 def profile_server() -> dict:
@@ -261,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("assignments", nargs="*", help="only these (default: every lesson)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--cells-only", action="store_true",
+                        help="only rewrite lesson-cells.json (the lessons' run times and slow cells), "
+                             "not profile.json nor docs/deploy.md (the hub's sizing)")
     args = parser.parse_args(argv)
     paths = sorted((ROOT / "solutions").glob("*/*.ipynb"))
     if args.assignments:
@@ -282,10 +344,21 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": psutil.cpu_count(), "python": platform.python_version(),
                     "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                     "total_ram_gib": round(psutil.virtual_memory().total / 2**30, 1)},
-        "server": profile_server(),
+        "server": {} if args.cells_only else profile_server(),
         "lessons": lessons,
     }
+    cells = {r["assignment"]: {"wall_s": r["wall_s"], "cpu_s": r["cpu_s"],
+                               "slow_cells": r.pop("slow_cells", [])} for r in lessons}
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    cells_out = args.out.with_name(CELLS_OUT.name)
+    old = json.loads(cells_out.read_text()) if cells_out.exists() else {}
+    cells_out.write_text(json.dumps({"date": report["date"], "machine": report["machine"],
+                                     "slow_s": SLOW_S,  # profiling some lessons keeps the others'
+                                     "lessons": {**old.get("lessons", {}), **cells}}, indent=2) + "\n")
+    print(f"wrote {cells_out.relative_to(ROOT) if cells_out.is_relative_to(ROOT) else cells_out}")
+    failed = [r["assignment"] for r in lessons if r["status"] != "ok"]
+    if args.cells_only:
+        return 1 if failed else 0
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     if DOC.exists() and START in DOC.read_text():

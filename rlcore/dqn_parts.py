@@ -11,7 +11,7 @@ D, with the bootstrap target computed by a slowly moving copy Q_theta_targ:
     loss(theta) = mean_B (Q_theta(s, a) - y)^2
 
 The trainer ``rlcore.algos.dqn`` calls these functions, or the learner's own versions
-with the same signatures (COURSE.md, lesson 06).
+with the same signatures (docs/contract.md, lesson 06).
 """
 
 from __future__ import annotations

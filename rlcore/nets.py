@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["mlp", "mse_loss", "sgd_step", "two_layer_net"]
+__all__ = ["StackedMLP", "mlp", "mse_loss", "sgd_step", "two_layer_net"]
 
 
 def _tensor(x: object, name: str) -> Tensor:
@@ -135,3 +135,57 @@ def sgd_step(params: Iterable[Tensor], lr: float) -> None:
                 continue
             p.sub_(p.grad, alpha=float(lr))
             p.grad.zero_()
+
+
+class StackedMLP(nn.Module):
+    """K independent MLPs evaluated as one batched computation: (K, B, d_in) -> (K, B, d_out).
+
+    Member k computes the same function as ``mlp(sizes, activation)`` with its own weights
+    (initialised like ``nn.Linear``: U(-1/sqrt(fan_in), 1/sqrt(fan_in))). One ``baddbmm``
+    per layer runs all K members at once, which on a CPU costs little more than one member:
+    TD3/SAC's twin critics (K = 2), or K seeds trained side by side. An input of shape
+    (B, d_in) is shared by every member. ``member(k)`` returns member k as an ``nn.Sequential``.
+    Raises ValueError for k < 1 or bad sizes (as ``mlp``).
+    """
+
+    def __init__(self, k: int, sizes: Sequence[int], activation: Callable[[], nn.Module] = nn.ReLU,
+                 output_activation: Callable[[], nn.Module] = nn.Identity) -> None:
+        super().__init__()
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        self.k, self.sizes = int(k), _check_sizes(sizes)
+        self._activation, self._output_activation = activation, output_activation
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for d_in, d_out in zip(self.sizes[:-1], self.sizes[1:]):
+            bound = 1.0 / d_in ** 0.5
+            self.weights.append(nn.Parameter(torch.empty(self.k, d_in, d_out).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(self.k, 1, d_out).uniform_(-bound, bound)))
+        self.act, self.out_act = activation(), output_activation()
+
+    def forward(self, x: Tensor, detach_params: bool = False) -> Tensor:
+        """Return every member's output, (K, B, d_out), for x of shape (K, B, d_in) or (B, d_in).
+
+        detach_params: use the weights as constants, so a loss of the output sends gradients
+        to x (and what x came from, e.g. an actor) but none to the weights (SAC/TD3's actor loss).
+        """
+        if x.ndim == 2:
+            x = x.unsqueeze(0).expand(self.k, *x.shape)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if detach_params:
+                w, b = w.detach(), b.detach()
+            x = torch.baddbmm(b, x, w)
+            x = self.act(x) if i < last else self.out_act(x)
+        return x
+
+    def member(self, k: int) -> nn.Sequential:
+        """Return a copy of member ``k`` as an ordinary ``mlp`` (for evaluation, saving, plotting)."""
+        net = mlp(self.sizes, self._activation, self._output_activation)
+        linears = [m for m in net if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for lin, w, b in zip(linears, self.weights, self.biases):
+                lin.weight.copy_(w[k].T)
+                lin.bias.copy_(b[k, 0])
+        return net
+

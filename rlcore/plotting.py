@@ -22,6 +22,7 @@ __all__ = [
     "animate_episode",
     "animate_frames",
     "cartpole_frame",
+    "plot_iqm_curves",
     "plot_learning_curve",
     "plot_returns",
     "plot_value_grid",
@@ -128,6 +129,54 @@ def plot_learning_curve(
     return ax
 
 
+def plot_iqm_curves(
+    curves: dict[str, tuple[ArrayLike, ArrayLike]],
+    ax: plt.Axes | None = None,
+    statistic: str = "iqm",
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+    xlabel: str = "environment steps",
+    ylabel: str = r"greedy return $R(\tau)$",
+    target: float | None = None,
+    show_runs: bool = False,
+) -> plt.Axes:
+    """Plot each variant's IQM learning curve across seeds with its 95 % bootstrap band.
+
+    curves: {label: (x, runs)} with x (T,) the evaluation points and runs (N, T) the N
+    seeds' returns there. At every point the line is the IQM across seeds (``statistic``
+    "median" or "mean" instead) and the band its percentile bootstrap interval from
+    ``rlcore.stats.curve_ci`` (whole seeds resampled). show_runs: draw every seed thinly
+    too. A wide band says: with this many seeds we do not know the curve better than this.
+    Raises ValueError naming the label whose x and runs do not line up.
+    """
+    from .stats import curve_ci
+
+    ax = _ax(ax, figsize=(7, 4))
+    for k, (label, (x, runs)) in enumerate(curves.items()):
+        xs = as_float_array(x, f"curves[{label!r}] x", ndim=1)
+        ys = np.asarray(runs, dtype=np.float64)
+        if ys.ndim != 2 or ys.shape[1] != xs.shape[0]:
+            raise ValueError(f"curves[{label!r}]: x has {xs.shape[0]} points but runs has shape "
+                             f"{ys.shape}; runs must be (seeds, points)")
+        point, lo, hi = curve_ci(ys, statistic=statistic, n_boot=n_boot, confidence=confidence,
+                                 seed=seed)
+        color = f"C{k}"
+        if show_runs:
+            for run in ys:
+                ax.plot(xs, run, color=color, lw=0.5, alpha=0.25)
+        ax.plot(xs, point, color=color, lw=2, label=f"{label} ({statistic.upper() if statistic == 'iqm' else statistic} of {ys.shape[0]} seeds)")
+        ax.fill_between(xs, lo, hi, color=color, alpha=0.25, lw=0)
+    if target is not None:
+        ax.axhline(target, color="0.5", ls="--", lw=1, label=f"target {target:g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{statistic.upper() if statistic == 'iqm' else statistic.capitalize()} across "
+                 f"seeds, {confidence:.0%} bootstrap band")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
 def cartpole_frame(obs: ArrayLike, ax: plt.Axes | None = None) -> list[Any]:
     """Draw CartPole's state (x, x_dot, theta, theta_dot) as a cart and a pole; return artists."""
     x, _, theta, _ = as_float_array(obs, "obs", ndim=1)
@@ -142,15 +191,20 @@ def cartpole_frame(obs: ArrayLike, ax: plt.Axes | None = None) -> list[Any]:
 
 
 def animate_frames(frames: Sequence[Any], draw: Any = None, interval: int = 80,
-                   title: str = "episode", total: int | None = None) -> Any:
+                   title: str = "episode", total: int | None = None,
+                   progress: bool | None = None) -> Any:
     """Return an IPython HTML animation (``to_jshtml``) of ``frames``.
 
     frames: RGB images (H, W, 3), or any objects when ``draw(frame, ax)`` is given.
     total: the episode's length when ``frames`` is only its beginning (the title says so).
+    progress: show a "drawing the animation: 40/200 frames" line while the frames are
+    drawn (a few seconds for 200), removed when done; default: in a notebook only.
     Renders with matplotlib only, so no display server is needed.
     """
     from IPython.display import HTML
     from matplotlib import animation
+
+    from .live import Progress, in_notebook
 
     if len(frames) == 0:
         raise ValueError("frames must not be empty")
@@ -160,7 +214,12 @@ def animate_frames(frames: Sequence[Any], draw: Any = None, interval: int = 80,
     if total is not None and total > len(frames):
         suffix = f" (the first {len(frames)} of {total} shown)"
 
+    show = in_notebook() if progress is None else bool(progress)
+    bar = Progress(len(frames), "drawing the animation (frames)", keep=False) if show else None
+
     def update(i: int):
+        if bar is not None and i + 1 > bar.done:
+            bar.update(i + 1 - bar.done)
         ax.clear()
         if draw is None:
             ax.imshow(frames[i])
@@ -171,7 +230,11 @@ def animate_frames(frames: Sequence[Any], draw: Any = None, interval: int = 80,
         return []
 
     anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
-    return HTML(anim.to_jshtml(default_mode="once"))
+    try:
+        return HTML(anim.to_jshtml(default_mode="once"))
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _draw_cartpole(obs: Any, ax: plt.Axes) -> None:
@@ -184,10 +247,25 @@ def _draw_cartpole(obs: Any, ax: plt.Axes) -> None:
     ax.set_yticks([])
 
 
-def animate_episode(env: Any, traj: Any, interval: int = 60, max_frames: int = 200) -> Any:
-    """Return an HTML animation of trajectory ``traj`` in ``env`` (CartPole or a TabularEnv).
+def _draw_pendulum(obs: Any, ax: plt.Axes) -> None:
+    """Pendulum-v1 from its observation (cos theta, sin theta, thetadot): theta = 0 is upright."""
+    c, s, thetadot = (float(v) for v in np.asarray(obs)[:3])
+    x, y = -s, c  # the tip, theta measured counterclockwise from straight up
+    ax.plot([0.0, x], [0.0, y], color="C3", lw=6, solid_capstyle="round")
+    ax.plot([0.0], [0.0], "o", color="0.2", ms=8)
+    ax.plot([0.0, 0.0], [0.0, 1.0], color="0.8", lw=1, ls="--", zorder=0)  # the goal: upright
+    ax.set_xlim(-1.3, 1.3)
+    ax.set_ylim(-1.3, 1.3)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel(f"angular velocity {thetadot:+.2f} rad/s")
 
-    CartPole is drawn from its observations (no pygame needed); a tabular env by
+
+def animate_episode(env: Any, traj: Any, interval: int = 60, max_frames: int = 200) -> Any:
+    """Return an HTML animation of trajectory ``traj`` in ``env`` (CartPole, Pendulum or a TabularEnv).
+
+    CartPole and Pendulum are drawn from their observations (no pygame needed); a tabular env by
     replaying the states through its ``render()``. At most ``max_frames`` steps are
     drawn; the title says when the episode is longer.
     """
@@ -196,6 +274,9 @@ def animate_episode(env: Any, traj: Any, interval: int = 60, max_frames: int = 2
     spec_id = getattr(getattr(env, "spec", None), "id", "") or ""
     if "CartPole" in spec_id or (obs.ndim == 2 and obs.shape[1] == 4):
         return animate_frames(list(obs), draw=_draw_cartpole, interval=interval, title="CartPole",
+                              total=total)
+    if "Pendulum" in spec_id:
+        return animate_frames(list(obs), draw=_draw_pendulum, interval=interval, title="Pendulum",
                               total=total)
     base = getattr(env, "unwrapped", env)
     if hasattr(base, "mdp"):

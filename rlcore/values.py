@@ -17,7 +17,7 @@ with R(tau) = sum_t gamma^t r_t. They satisfy the Bellman equations
 and are linked by V^pi(s) = sum_a pi(a|s) Q^pi(s, a), V*(s) = max_a Q*(s, a) and
 Q(s, a) = R(s, a) + gamma sum_s' P(s'|s, a) V(s') (one backup, :func:`q_from_v`).
 
-Arrays (COURSE.md): P (S, A, S) with P[s, a, s'] = P(s'|s, a); R (S, A) expected
+Arrays (docs/contract.md): P (S, A, S) with P[s, a, s'] = P(s'|s, a); R (S, A) expected
 reward; pi (S, A) with pi[s, a] = pi(a|s). Every function checks its arguments
 and raises ``ValueError``/``TypeError`` naming the bad one.
 """

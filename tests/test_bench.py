@@ -59,10 +59,13 @@ def test_summary_and_table():
           "final_eval_return": 10, "post_solve_mean": None}]
     rows = bench.summarize(recs, ["a", "b"])
     assert rows[0]["median_s"] == 2.0 and rows[0]["min_s"] == 1.0 and rows[0]["max_s"] == 3.0
+    assert rows[0]["iqm_s"] == 2.0 and rows[0]["iqm_low"] == 1.0 and rows[0]["iqm_high"] == 3.0
+    assert rows[0]["p90_s"] == pytest.approx(2.8) and rows[0]["solved_fraction"] == 1.0
     assert rows[0]["solved"] == 3 and rows[0]["peak_mib"] == 302
-    assert rows[1]["solved"] == 0 and rows[1]["median_s"] is None
+    assert rows[1]["solved"] == 0 and rows[1]["median_s"] is None and rows[1]["solved_fraction"] == 0
     table = bench.table_markdown(rows, ["`c` skipped: no module."], "today")
-    assert "| `a` | 3/3 | 2.00 | 1.00 | 3.00 |" in table and "| `b` | 0/1 | - |" in table
+    assert "| `a` | 3/3 | 2.00 | 2.00 [1.00, 3.00] | 2.80 | 3.00 |" in table
+    assert "| `b` | 0/1 | > cap | > cap [> cap, > cap] |" in table
     assert "Note: `c` skipped" in table
 
 

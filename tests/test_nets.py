@@ -162,3 +162,22 @@ def test_fitting_a_line_with_the_four_pieces_reduces_the_loss():
         loss.backward()
         sgd_step(net.parameters(), 0.1)
     assert loss.item() < 0.05 * first
+
+
+def test_stacked_mlp_members_match_ordinary_mlps_and_are_independent():
+    from rlcore.nets import StackedMLP
+
+    torch.manual_seed(0)
+    net = StackedMLP(3, [4, 8, 2])
+    x = torch.randn(3, 5, 4)
+    out = net(x)
+    assert out.shape == (3, 5, 2)
+    for k in range(3):  # each member is the mlp it says it is
+        assert torch.allclose(net.member(k)(x[k]), out[k], atol=1e-6)
+    shared = net(x[0])  # a (B, d_in) input goes to every member
+    assert torch.allclose(shared[1], net.member(1)(x[0]), atol=1e-6)
+    out[1].sum().backward()  # the gradient of member 1 reaches only member 1's weights
+    assert net.weights[0].grad[1].abs().sum() > 0
+    assert net.weights[0].grad[0].abs().sum() == 0 and net.weights[0].grad[2].abs().sum() == 0
+    with pytest.raises(ValueError, match="k must be"):
+        StackedMLP(0, [4, 2])

@@ -112,16 +112,16 @@ def test_reset_steps_are_masked_out_of_the_batch():
         batch_sizes.append(len(x))
         return normalize(x, eps)
 
-    res = train(small(max_env_steps=1_000), progress=False, batch_reward_to_go=rtg, normalize=norm)
-    batch_sizes = batch_sizes[1:]  # the first call is the tiny check before training
+    res = train(small(max_env_steps=1_000), progress=False, batch_reward_to_go=rtg, normalize=norm,
+                check_functions=False)  # no visible checks first: every call is a training batch
     prev_last = np.zeros(8, dtype=bool)
     total = 0
-    for dones, n in zip(seen_dones[1:], batch_sizes):
+    for dones, n in zip(seen_dones, batch_sizes, strict=True):
         reset_steps = prev_last.sum() + dones[:-1].sum()  # each done makes the next step a reset
         assert n == dones.size - reset_steps
         prev_last = dones[-1]
         total += n
-    assert sum(d.sum() for d in seen_dones[1:]) > 0  # episodes did end, so masking was exercised
+    assert sum(d.sum() for d in seen_dones) > 0  # episodes did end, so masking was exercised
     assert res.env_steps[-1] == total
 
 
@@ -181,12 +181,16 @@ def test_continuous_action_env_is_refused():
 
 
 # ------------------------------------------------------------------ learner functions
-def test_learner_function_that_raises_is_named_before_training():
+def test_learner_function_that_fails_its_check_stops_before_training_with_its_message():
     def pg_loss_broken(logp, weights):
         return -(logp * weights.unsqueeze(1)).mean(dim=2)
 
-    with pytest.raises(LearnerFunctionError, match=r"(?s)pg_loss raised IndexError.*pg_loss\(Tensor.*before training"):
+    with pytest.raises(LearnerFunctionError) as err:
         train(small(), progress=False, pg_loss=pg_loss_broken)
+    text = str(err.value)
+    assert text.startswith("\u2717 your pg_loss does not pass its check yet")
+    assert "raised IndexError" in text and "pg_loss(tensor(" in text  # the visible check's own words
+    assert err.value.function == "pg_loss"
 
 
 @pytest.mark.parametrize("bad,message", [
@@ -195,15 +199,21 @@ def test_learner_function_that_raises_is_named_before_training():
     (lambda logp, w: float(-(logp * w).mean().detach()), "not a Tensor"),
 ])
 def test_pg_loss_wrong_outputs_are_explained(bad, message):
-    with pytest.raises(LearnerFunctionError, match=f"pg_loss.*{message}"):
+    # caught by the visible check before training...
+    with pytest.raises(LearnerFunctionError, match="pg_loss does not pass its check"):
         train(small(), progress=False, pg_loss=bad)
+    # ...and, without it, by the trainer's own validation of what came back
+    with pytest.raises(LearnerFunctionError, match=f"(?s)pg_loss.*{message}.*during training"):
+        train(small(), progress=False, pg_loss=bad, check_functions=False)
 
 
 def test_wrong_shapes_of_normalize_and_reward_to_go_are_named():
     with pytest.raises(LearnerFunctionError, match=r"normalize returned shape \(1,\)"):
-        train(small(), progress=False, normalize=lambda x, eps=1e-8: x.mean().reshape(1))
-    with pytest.raises(LearnerFunctionError, match=r"batch_reward_to_go returned shape \(3,\)"):
-        train(small(), progress=False, batch_reward_to_go=lambda r, d, gamma=1.0: np.sum(r, 1))
+        train(small(), progress=False, normalize=lambda x, eps=1e-8: x.mean().reshape(1),
+              check_functions=False)
+    with pytest.raises(LearnerFunctionError, match=r"batch_reward_to_go returned shape \(8,\)"):
+        train(small(), progress=False, batch_reward_to_go=lambda r, d, gamma=1.0: np.sum(r, 0),
+              check_functions=False)
 
 
 def test_error_during_training_names_the_call_and_update():
@@ -211,16 +221,30 @@ def test_error_during_training_names_the_call_and_update():
 
     def flaky(rewards, dones, gamma=1.0):
         calls.append(1)
-        if len(calls) == 3:  # the tiny check, update 1, then update 2 fails
+        if len(calls) == 2:  # update 1 works, update 2 fails
             raise ZeroDivisionError("oops")
         return batch_reward_to_go(rewards, dones, gamma)
 
     with pytest.raises(LearnerFunctionError) as err:
-        train(small(), progress=False, batch_reward_to_go=flaky)
+        train(small(), progress=False, batch_reward_to_go=flaky, check_functions=False)
     text = str(err.value)
     assert "batch_reward_to_go raised ZeroDivisionError: oops" in text
     assert "update 2" in text and "array(32, 8)" in text
     assert isinstance(err.value.__cause__, ZeroDivisionError)
+
+
+def test_wrong_sign_of_pg_loss_stops_early_and_names_it():
+    """A loss that passes no check but trains (the sign flipped) stops at patience_steps, not the budget."""
+    from rlcore.algos._plumbing import NotLearning
+
+    with pytest.raises(NotLearning) as err:
+        train(small(max_env_steps=1_000_000, eval_every=2_000, patience_steps=20_000, n_envs=16,
+                    steps_per_env=64, eval_episodes=5),
+              progress=False, pg_loss=lambda logp, w: (logp * w).mean(), check_functions=False)
+    text = str(err.value)
+    assert "your pg_loss made no progress" in text and "re-check pg_loss" in text
+    steps = int(text.split("after ")[1].split(" env steps")[0].replace(",", ""))
+    assert 20_000 <= steps < 25_000  # stopped at the first evaluation past patience_steps
 
 
 def test_one_step_rollouts_survive_batches_of_reset_steps_only():

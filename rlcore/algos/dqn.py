@@ -22,7 +22,14 @@ What makes it fast on a laptop CPU (CartPole-v1 solved in a few seconds):
 - rewards scaled so that Q stays near 1 (CartPole's returns reach 100 with gamma = 0.99),
   and a step size annealed so that the greedy policy settles once it balances the pole;
 - the agent kept (evaluated, returned) is a running Polyak average of the online weights,
-  which smooths the update-to-update noise of DQN's greedy policy.
+  which smooths the update-to-update noise of DQN's greedy policy;
+- a replay buffer of the last 20,000 transitions, not the whole run: n-step returns of old
+  transitions sum the rewards of old, exploratory actions, so they are pessimistic targets
+  for the current policy. Measured over 50 seeds with a 100k buffer, the slow seeds (1 in 6
+  needed 88k-154k steps against a median of 15k) had max_a Q stuck near 0.7 (a good policy's
+  is ~0.95 with rewards scaled by 0.01) and solved right after the buffer started to
+  overwrite its first transitions, at 100k steps. With 20k, four of those slow seeds solved
+  at 30k-66k steps instead of 116k-154k, and seeds that solve before 20k run unchanged.
 
 Gymnasium 1.x vector envs auto-reset on the step *after* an episode ends ("next-step"
 autoreset): that step returns the new episode's first observation with reward 0 and
@@ -40,21 +47,34 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import time
+import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
 from .. import dqn_parts
+from .._format import brief
 from ..nets import mlp
+from ._plumbing import (
+    Curve,
+    LearnerFunctionError,
+    TrainClock,
+    budget_spent,
+    call_learner,
+    check_fields,
+    learner_functions,
+    make_vec_env,
+    progress_display,
+)
+from ._population import PopulationResult
 from .common import config_html, evaluate, greedy_actions, seed_everything, set_threads
 
-__all__ = ["Config", "LearnerFunctionError", "Result", "q_network", "train"]
+__all__ = ["Config", "LearnerFunctionError", "PopulationResult", "Result", "q_network", "train",
+           "train_population"]
 
 
 @dataclass
@@ -64,7 +84,7 @@ class Config:
     env_id: str = "CartPole-v1"  # the course's benchmark env (discrete actions, 4-d obs)
     seed: int = 0  # seeds envs, network init, replay sampling, exploration: same seed, same run
     n_envs: int = 16  # envs stepped together: one forward pass acts for all, data less correlated
-    max_env_steps: int = 200_000  # budget of env steps (all envs): most seeds solve in 10-30k, a few need 100k+
+    max_env_steps: int = 200_000  # budget of env steps (all envs): most seeds solve in 8-30k, a few need 60k+
     max_seconds: float | None = None  # budget of training wall clock (None = unbounded)
     eval_every: int = 2_000  # env steps between greedy evaluations (benchmark protocol)
     eval_episodes: int = 20  # episodes per evaluation (benchmark protocol)
@@ -78,7 +98,10 @@ class Config:
     lr_end: float = 2e-4  # annealed linearly to this, so the greedy policy settles once it balances
     lr_decay_steps: int = 30_000  # env steps of the annealing (DQN's greedy policy oscillates otherwise)
     hidden_sizes: tuple[int, ...] = (64, 64)  # small: plenty for CartPole, and an update is cheap
-    buffer_size: int = 100_000  # keeps a whole typical run: early failures stay in the data
+    buffer_size: int = 20_000  # the recent past only: measured over 50 seeds, a buffer of 100k
+    # kept the first, exploratory transitions (3-step returns of epsilon ~ 1 actions) for 100k
+    # steps; their pessimistic targets held max Q near 0.7 instead of ~0.95 and slow seeds solved
+    # only once the buffer began to overwrite them (bench/results/dqn_seeds_*.json)
     batch_size: int = 512  # a CPU update on 512 costs ~1.3x one on 256: fewer, smoother updates
     learning_starts: int = 1_000  # random transitions gathered before the first update
     train_freq: int = 4  # vector steps (of n_envs env steps each) between training phases...
@@ -93,57 +116,33 @@ class Config:
     # 7 phases): it smooths the noise that flips DQN's greedy policy (1.0: the online net itself)
     max_grad_norm: float | None = None  # clip the gradient norm to this (None: no clipping)
     threads: int | None = 1  # torch threads: a tiny net gains nothing from a second one (None = all)
+    patience_steps: int = 100_000  # stop early when no evaluation has moved after this many env
+    # steps (correct parts leave the random policy behind within ~10k): name the parts to re-check
 
     def _repr_html_(self) -> str:
         """In a notebook, ``Config()`` shows every field, its value and the reason for it."""
         return config_html(self)
 
     def validate(self) -> None:
-        """Return None; raise ValueError/TypeError naming the first bad field."""
-        if isinstance(self.env_id, str) and self.env_id.startswith("rlcore/"):
-            from .. import probes  # noqa: F401 - registers the probe environments
-        try:
-            spec = gym.spec(self.env_id)
-        except Exception:  # noqa: BLE001 - any lookup failure means an unknown id
-            raise ValueError(f"Config.env_id: unknown Gymnasium env id {self.env_id!r}") from None
-        if spec.vector_entry_point is None:
-            raise ValueError(f"Config.env_id: {self.env_id} has no vectorized implementation "
-                             "(vector_entry_point); use CartPole-v1 or an rlcore probe")
-        positive_ints = ["n_envs", "max_env_steps", "eval_every", "eval_episodes", "buffer_size",
-                         "batch_size", "train_freq", "gradient_steps", "target_update_every",
-                         "eps_duration", "lr_decay_steps", "n_step"]
-        for name in positive_ints:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Config.{name} must be a positive integer, got {value!r}")
-        for name in ["learning_starts", "evals_after_solve"]:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"Config.{name} must be a non-negative integer, got {value!r}")
-        for name in ["gamma", "tau", "eps_start", "eps_end", "polyak_average"]:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"Config.{name} must lie in [0, 1], got {value!r}")
-        for name in ["lr", "lr_end", "reward_scale"]:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"Config.{name} must be positive, got {value!r}")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"Config.max_seconds must be positive or None, got {self.max_seconds!r}")
-        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
-            raise ValueError(f"Config.max_grad_norm must be positive or None, got {self.max_grad_norm!r}")
-        if len(self.hidden_sizes) == 0 or any(int(h) < 1 for h in self.hidden_sizes):
-            raise ValueError(f"Config.hidden_sizes must be positive layer widths, got {self.hidden_sizes!r}")
+        """Return None; raise ValueError naming the first bad field and its allowed range."""
+        check_fields(self, positive_ints=("n_envs", "max_env_steps", "eval_every", "eval_episodes",
+                                          "buffer_size", "batch_size", "train_freq", "gradient_steps",
+                                          "target_update_every", "eps_duration", "lr_decay_steps",
+                                          "n_step", "patience_steps"),
+                     nonneg_ints=("learning_starts", "evals_after_solve"),
+                     unit=("gamma", "tau", "eps_start", "eps_end", "polyak_average"),
+                     positive=("lr", "lr_end", "reward_scale"),
+                     optional_positive=("max_seconds", "max_grad_norm"), sizes=("hidden_sizes",))
+        if self.threads is not None:
+            check_fields(self, positive_ints=("threads",))
         if self.batch_size > self.buffer_size:
             raise ValueError(f"Config.batch_size ({self.batch_size}) must not exceed "
                              f"Config.buffer_size ({self.buffer_size})")
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"Config.threads must be a positive integer or None, got {self.threads!r}")
 
 
-@dataclass
-class Result:
-    """What ``train`` returns: the learning curve, when it solved, and the trained agent.
+@dataclass(kw_only=True, repr=False)  # Curve's repr: a one-line summary
+class Result(Curve):
+    """What ``train`` returns: the learning curve (``Curve``), when it solved, and the agent.
 
     env_steps[k], train_seconds[k], eval_return[k]: the k-th evaluation (training time
     excludes evaluation). losses[k]: mean TD loss of the updates since the previous
@@ -152,22 +151,8 @@ class Result:
     that one (does the greedy policy stay solved?).
     """
 
-    config: Config
     q_net: nn.Module  # the agent: the running (Polyak) average of the online network
     online_net: nn.Module  # Q_theta as trained, the network that chose the training actions
-    env_steps: list[int] = field(default_factory=list)
-    train_seconds: list[float] = field(default_factory=list)
-    eval_return: list[float] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    solved_at_seconds: float | None = None
-    solved_at_steps: int | None = None
-    post_solve_returns: list[float] = field(default_factory=list)
-    stopped_by: str = ""  # "max_env_steps", "max_seconds", "solved" or "callback"
-
-    @property
-    def solved(self) -> bool:
-        """True when some evaluation reached ``config.target_return``."""
-        return self.solved_at_steps is not None
 
     def act(self, obs: Any) -> Any:
         """Return the greedy actions argmax_a Q_theta(s, a) for a batch (n, obs_dim) or one obs.
@@ -177,98 +162,59 @@ class Result:
         """
         return greedy_actions(self.q_net, obs)
 
-    def __repr__(self) -> str:
-        best = max(self.eval_return) if self.eval_return else float("nan")
-        solved = (f"solved in {self.solved_at_seconds:.2f} s / {self.solved_at_steps:,d} steps"
-                  if self.solved else "not solved")
-        after = ""
-        if self.post_solve_returns:
-            after = (f", mean of the {len(self.post_solve_returns)} evaluations after solving "
-                     f"{np.mean(self.post_solve_returns):.1f}")
-        return (f"Result({self.config.env_id}, {len(self.eval_return)} evaluations, "
-                f"best eval return {best:.1f}, {solved}{after})")
-
-
-class LearnerFunctionError(RuntimeError):
-    """An exercise function passed to ``train`` raised or returned something unusable."""
-
 
 def q_network(obs_dim: int, n_actions: int, hidden_sizes: tuple[int, ...]) -> nn.Sequential:
     """Return Q_theta: an MLP (lesson 01's ``mlp``, ReLU) mapping obs (N, obs_dim) to Q-values (N, n_actions)."""
     return mlp([obs_dim, *[int(h) for h in hidden_sizes], n_actions], activation=nn.ReLU)
 
 
-def _describe(x: Any) -> str:
-    if isinstance(x, torch.Tensor):
-        return f"Tensor{tuple(x.shape)}:{str(x.dtype).replace('torch.', '')}"
-    if isinstance(x, np.ndarray):
-        return f"array{x.shape}:{x.dtype}"
-    if isinstance(x, nn.Module):
-        return type(x).__name__
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return type(x).__name__ if hasattr(x, "__dict__") else repr(x)
-
-
-def _learner_call(name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Call an exercise function; turn any exception into a message naming it and the call."""
-    try:
-        return fn(*args, **kwargs)
-    except LearnerFunctionError:
-        raise
-    except Exception as e:
-        shown = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
-        raise LearnerFunctionError(
-            f"your {name} failed: {name}({shown}) raised {type(e).__name__}: {e}") from e
-
-
 def _expect(ok: bool, name: str, message: str) -> None:
     if not ok:
-        raise LearnerFunctionError(f"your {name} {message}")
+        raise LearnerFunctionError(name, message)
 
 
 def _check_parts(parts: dict[str, Any], obs_shape: tuple[int, ...], n_actions: int, seed: int) -> None:
     """Run every exercise function once on a tiny batch; raise LearnerFunctionError on a bad shape."""
     n, batch = 3, 5
     rng = np.random.default_rng(seed)
-    buffer = _learner_call("ReplayBuffer", parts["ReplayBuffer"], 16, obs_shape, seed=seed)
+    buffer = call_learner("ReplayBuffer", parts["ReplayBuffer"], 16, obs_shape, seed=seed)
     obs = rng.normal(size=(n, *obs_shape)).astype(np.float32)
     actions = rng.integers(0, n_actions, size=n)
-    _learner_call("ReplayBuffer.add", buffer.add, obs, actions, np.ones(n, np.float32),
+    call_learner("ReplayBuffer.add", buffer.add, obs, actions, np.ones(n, np.float32),
                   obs + 1, np.array([False, True, False]))
     _expect(len(buffer) == n, "ReplayBuffer", f"has len() {len(buffer)} after adding {n} transitions")
-    sample = _learner_call("ReplayBuffer.sample", buffer.sample, batch)
+    sample = call_learner("ReplayBuffer.sample", buffer.sample, batch)
     expected = {"obs": (batch, *obs_shape), "actions": (batch,), "rewards": (batch,),
                 "next_obs": (batch, *obs_shape), "dones": (batch,)}
     for fname, shape in expected.items():
         value = getattr(sample, fname, None)
         _expect(isinstance(value, torch.Tensor), "ReplayBuffer.sample",
-                f"must return an object with a Tensor field .{fname}, got {_describe(value)}")
+                f"must return an object with a Tensor field .{fname}, got {brief(value)}")
         _expect(tuple(value.shape) == shape, "ReplayBuffer.sample",
                 f"returned .{fname} of shape {tuple(value.shape)}, expected {shape} for sample({batch})")
-    eps = _learner_call("linear_schedule", parts["linear_schedule"], 1.0, 0.0, 10, 5)
+    eps = call_learner("linear_schedule", parts["linear_schedule"], 1.0, 0.0, 10, 5)
     _expect(np.ndim(eps) == 0 and abs(float(eps) - 0.5) < 1e-6, "linear_schedule",
             f"returned {eps!r} for linear_schedule(1.0, 0.0, 10, 5), expected 0.5")
     q = torch.randn(n, n_actions)
-    acts = _learner_call("epsilon_greedy", parts["epsilon_greedy"], q, 0.0, rng)
+    acts = call_learner("epsilon_greedy", parts["epsilon_greedy"], q, 0.0, rng)
     _expect(np.shape(acts) == (n,), "epsilon_greedy",
             f"returned shape {np.shape(acts)} for q_values of shape {(n, n_actions)}, expected ({n},)")
     _expect(np.array_equal(np.asarray(acts), q.argmax(1).numpy()), "epsilon_greedy",
             "with epsilon=0 must return argmax_a Q(s, a) of every row")
-    y = _learner_call("dqn_targets", parts["dqn_targets"], sample.rewards, torch.randn(batch, n_actions),
+    y = call_learner("dqn_targets", parts["dqn_targets"], sample.rewards, torch.randn(batch, n_actions),
                       sample.dones, 0.9)
     _expect(isinstance(y, torch.Tensor) and tuple(y.shape) == (batch,), "dqn_targets",
-            f"returned {_describe(y)}, expected a Tensor of shape ({batch},)")
+            f"returned {brief(y)}, expected a Tensor of shape ({batch},)")
     qs = torch.randn(batch, n_actions, requires_grad=True)
-    loss = _learner_call("dqn_loss", parts["dqn_loss"], qs, sample.actions, y)
+    loss = call_learner("dqn_loss", parts["dqn_loss"], qs, sample.actions, y)
     _expect(isinstance(loss, torch.Tensor) and loss.ndim == 0 and loss.requires_grad, "dqn_loss",
-            f"returned {_describe(loss)}, expected a scalar Tensor with a gradient")
+            f"returned {brief(loss)}, expected a scalar Tensor with a gradient")
     net = q_network(int(np.prod(obs_shape)), n_actions, (4,))
     target = copy.deepcopy(net)
     with torch.no_grad():
         for p in net.parameters():
             p.add_(1.0)
-    _learner_call("update_target", parts["update_target"], target, net, tau=1.0)
+    call_learner("update_target", parts["update_target"], target, net, tau=1.0)
     _expect(all(torch.equal(a, b) for a, b in zip(target.parameters(), net.parameters())),
             "update_target", "with tau=1.0 must copy the online parameters into the target")
 
@@ -291,10 +237,12 @@ class NStepWindow:
         self.discounts = gamma ** np.arange(n, dtype=np.float32)  # 1, gamma, ..., gamma^(n-1)
 
     def push(self, real: np.ndarray, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-             next_obs: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> list[tuple]:
+             next_obs: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
+             with_envs: bool = False) -> list[tuple]:
         """Record one vector step in the envs where ``real``; return the transitions it completes.
 
-        Each returned item is a batch (obs, actions, returns, next_obs, dones) for ``ReplayBuffer.add``.
+        Each returned item is a batch (obs, actions, returns, next_obs, dones) for
+        ``ReplayBuffer.add``; with_envs: a sixth entry, the index of each row's env.
         """
         n = self.n
         for history, new in ((self.obs, obs), (self.actions, actions), (self.rewards, rewards)):
@@ -310,7 +258,8 @@ class NStepWindow:
                 emit &= done
             if emit.any():
                 returns = self.rewards[emit, p:] @ self.discounts[: n - p]
-                out.append((self.obs[emit, p], self.actions[emit, p], returns, next_obs[emit], terminated[emit]))
+                item = (self.obs[emit, p], self.actions[emit, p], returns, next_obs[emit], terminated[emit])
+                out.append((*item, np.flatnonzero(emit)) if with_envs else item)
         self.length[real & (terminated | truncated)] = 0  # the next step starts a new episode
         return out
 
@@ -325,37 +274,35 @@ def train(
     dqn_targets: Callable | None = None,
     dqn_loss: Callable | None = None,
     update_target: Callable | None = None,
+    check_functions: bool = True,
 ) -> Result:
     """Return a ``Result`` after training a DQN agent with ``config``.
 
     callback(info) runs after every evaluation with info keys ``env_steps``,
     ``train_seconds``, ``eval_return``, ``solved``, ``loss``, ``epsilon``; returning True stops.
     progress: show a live learning curve (``rlcore.live``) or print a line per evaluation.
-    The keyword arguments take the learner's exercise functions (COURSE.md, lesson 06);
-    None means rlcore's reference from ``rlcore.dqn_parts``.
+    The keyword arguments take the learner's exercise functions (docs/contract.md, lesson 06);
+    None means rlcore's reference from ``rlcore.dqn_parts``. check_functions: run each
+    given function's visible check first (a failure stops before training, with its message).
     Raises ValueError naming the bad Config field, LearnerFunctionError when an
-    exercise function fails (naming the function and the call).
+    exercise function fails (naming the function and the call), NotLearning (a
+    LearnerFunctionError) when no evaluation improved within ``patience_steps``.
     """
     if not isinstance(config, Config):
         raise TypeError(f"config must be an rlcore.algos.dqn.Config, got {type(config).__name__}")
     config.validate()
     cfg = config
-    parts = {
-        "ReplayBuffer": ReplayBuffer or dqn_parts.ReplayBuffer,
-        "linear_schedule": linear_schedule or dqn_parts.linear_schedule,
-        "epsilon_greedy": epsilon_greedy or dqn_parts.epsilon_greedy,
-        "dqn_targets": dqn_targets or dqn_parts.dqn_targets,
-        "dqn_loss": dqn_loss or dqn_parts.dqn_loss,
-        "update_target": update_target or dqn_parts.update_target,
-    }
+    given = dict(ReplayBuffer=ReplayBuffer, linear_schedule=linear_schedule,
+                 epsilon_greedy=epsilon_greedy, dqn_targets=dqn_targets, dqn_loss=dqn_loss,
+                 update_target=update_target)
+    parts = learner_functions(given, {name: getattr(dqn_parts, name) for name in given},
+                              check=check_functions)
+    learner = [name for name, fn in given.items() if fn is not None]
     set_threads(cfg.threads)
     rng = seed_everything(cfg.seed)
 
     # --- environments, networks, optimizer, buffer ---------------------------------------
-    envs = gym.make_vec(cfg.env_id, num_envs=cfg.n_envs, vectorization_mode="vector_entry_point")
-    if not isinstance(envs.single_action_space, gym.spaces.Discrete):
-        raise ValueError(f"Config.env_id: DQN needs discrete actions, {cfg.env_id} has "  # noqa: TRY004
-                         f"{envs.single_action_space}")
+    envs = make_vec_env(cfg.env_id, cfg.n_envs, actions="discrete")
     obs_shape = envs.single_observation_space.shape
     n_actions = int(envs.single_action_space.n)
     _check_parts(parts, obs_shape, n_actions, cfg.seed)
@@ -364,38 +311,33 @@ def train(
     for p in target_net.parameters():
         p.requires_grad_(False)
     optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
-    buffer = _learner_call("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=cfg.seed)
+    buffer = call_learner("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=cfg.seed)
     agent_net = copy.deepcopy(q_net)  # the running average of q_net: the agent we keep
     for p in agent_net.parameters():
         p.requires_grad_(False)
     result = Result(config=dataclasses.replace(cfg), q_net=agent_net, online_net=q_net)
-    live = None
-    if progress:
-        from ..live import LiveCurve
-
-        live = LiveCurve(target=cfg.target_return, title=f"DQN on {cfg.env_id}")
+    live = progress_display(progress, cfg.target_return, f"DQN on {cfg.env_id}")
 
     window = NStepWindow(cfg.n_step, cfg.n_envs, obs_shape, cfg.gamma)
     obs, _ = envs.reset(seed=cfg.seed)
     was_done = np.zeros(cfg.n_envs, dtype=bool)  # True where this step is an auto-reset step
     env_steps, n_updates, vector_step = 0, 0, 0
     next_eval = cfg.eval_every
-    loss_sum, loss_count = 0.0, 0
-    train_seconds = 0.0
-    t_start = time.perf_counter()
+    loss_sum, q_sum, loss_count = 0.0, 0.0, 0
+    clock = TrainClock()
     try:
         while True:
             # --- act epsilon-greedily in every env at once and store real transitions ---
-            epsilon = _learner_call("linear_schedule", parts["linear_schedule"],
+            epsilon = call_learner("linear_schedule", parts["linear_schedule"],
                                     cfg.eps_start, cfg.eps_end, cfg.eps_duration, env_steps)
             with torch.no_grad():
                 q_values = q_net(torch.as_tensor(obs, dtype=torch.float32))
-            actions = _learner_call("epsilon_greedy", parts["epsilon_greedy"], q_values, epsilon, rng)
+            actions = call_learner("epsilon_greedy", parts["epsilon_greedy"], q_values, epsilon, rng)
             next_obs, rewards, terminated, truncated, _ = envs.step(np.asarray(actions))
             real = ~was_done
             for transitions in window.push(real, obs, np.asarray(actions), rewards * cfg.reward_scale,
                                            next_obs, terminated, truncated):
-                _learner_call("ReplayBuffer.add", buffer.add, *transitions)
+                call_learner("ReplayBuffer.add", buffer.add, *transitions)
             was_done = terminated | truncated
             obs = next_obs
             env_steps += cfg.n_envs
@@ -407,12 +349,13 @@ def train(
                 for group in optimizer.param_groups:
                     group["lr"] = cfg.lr + (cfg.lr_end - cfg.lr) * frac
                 for _ in range(cfg.gradient_steps):
-                    batch = _learner_call("ReplayBuffer.sample", buffer.sample, cfg.batch_size)
+                    batch = call_learner("ReplayBuffer.sample", buffer.sample, cfg.batch_size)
                     with torch.no_grad():
                         next_q_target = target_net(batch.next_obs)
-                    targets = _learner_call("dqn_targets", parts["dqn_targets"], batch.rewards,
+                    targets = call_learner("dqn_targets", parts["dqn_targets"], batch.rewards,
                                             next_q_target, batch.dones, cfg.gamma ** cfg.n_step)
-                    loss = _learner_call("dqn_loss", parts["dqn_loss"], q_net(batch.obs),
+                    q_all = q_net(batch.obs)
+                    loss = call_learner("dqn_loss", parts["dqn_loss"], q_all,
                                          batch.actions, targets)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -421,31 +364,33 @@ def train(
                     optimizer.step()
                     n_updates += 1
                     if n_updates % cfg.target_update_every == 0:
-                        _learner_call("update_target", parts["update_target"], target_net, q_net,
+                        call_learner("update_target", parts["update_target"], target_net, q_net,
                                       tau=cfg.tau)
                     loss_sum += loss.item()
+                    q_sum += float(q_all.detach().max(dim=1).values.mean())
                     loss_count += 1
                 # the agent we keep: theta_avg <- rate theta + (1 - rate) theta_avg
-                _learner_call("update_target", parts["update_target"], agent_net, q_net,
+                call_learner("update_target", parts["update_target"], agent_net, q_net,
                               tau=cfg.polyak_average)
 
             # --- evaluate the greedy policy (not counted as training time) ---------------
             if env_steps >= next_eval:
-                train_seconds += time.perf_counter() - t_start
                 next_eval += cfg.eval_every
-                stop = _evaluate_and_record(result, cfg, env_steps, train_seconds,
-                                            loss_sum / max(loss_count, 1), epsilon, callback, live)
-                loss_sum, loss_count = 0.0, 0
-                if not np.isfinite(result.losses[-1]):
+                with clock.paused():
+                    returns = evaluate(result.act, cfg.env_id, n_episodes=cfg.eval_episodes)
+                loss = loss_sum / max(loss_count, 1)
+                stop = result.record(returns, env_steps, clock.seconds, cfg.target_return, loss,
+                                     callback, live, stop_on_solve=cfg.stop_on_solve,
+                                     evals_after_solve=cfg.evals_after_solve, epsilon=float(epsilon),
+                                     q_max=q_sum / max(loss_count, 1))
+                loss_sum, q_sum, loss_count = 0.0, 0.0, 0
+                if not np.isfinite(loss):
                     raise FloatingPointError("DQN loss became non-finite; lower Config.lr")
                 if stop:
                     break
-                t_start = time.perf_counter()
-            if env_steps >= cfg.max_env_steps:
-                result.stopped_by = "max_env_steps"
-                break
-            if cfg.max_seconds is not None and train_seconds + time.perf_counter() - t_start >= cfg.max_seconds:
-                result.stopped_by = "max_seconds"
+                result.watch(learner, cfg.patience_steps, 0.1, cfg.target_return)
+            if spent := budget_spent(cfg, env_steps, clock.seconds):
+                result.stopped_by = spent
                 break
     finally:
         envs.close()
@@ -454,25 +399,214 @@ def train(
     return result
 
 
-def _evaluate_and_record(result: Result, cfg: Config, env_steps: int, train_seconds: float,
-                         loss: float, epsilon: float, callback: Callable | None, live: Any) -> bool:
-    """Evaluate the greedy policy, append it to ``result``; return True when training should stop."""
-    eval_return = float(np.mean(evaluate(result.act, cfg.env_id, n_episodes=cfg.eval_episodes)))
-    result.env_steps.append(env_steps)
-    result.train_seconds.append(train_seconds)
-    result.eval_return.append(eval_return)
-    result.losses.append(loss)
-    if result.solved:
-        result.post_solve_returns.append(eval_return)
-    elif eval_return >= cfg.target_return:
-        result.solved_at_seconds, result.solved_at_steps = train_seconds, env_steps
-    info = {"env_steps": env_steps, "train_seconds": train_seconds, "eval_return": eval_return,
-            "solved": result.solved, "loss": loss, "epsilon": float(epsilon)}
-    if live is not None:
-        live(info)
-    stop = False
-    if callback is not None and callback(dict(info)):
-        result.stopped_by, stop = "callback", True
-    if cfg.stop_on_solve and result.solved and len(result.post_solve_returns) >= cfg.evals_after_solve:
-        result.stopped_by, stop = "solved", True
-    return stop
+# ---------------------------------------------------------------------------------------
+# Many seeds at once: seeds as a batch dimension.
+# ---------------------------------------------------------------------------------------
+
+def _clip_per_seed(params: list[torch.Tensor], max_norm: float) -> None:
+    """Scale each seed's gradient (the slices [s] of every stacked parameter) to norm <= max_norm."""
+    grads = [p.grad for p in params if p.grad is not None]
+    sq = sum(g.pow(2).reshape(g.shape[0], -1).sum(1) for g in grads)
+    scale = (max_norm / (sq.sqrt() + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(scale.reshape(-1, *([1] * (g.ndim - 1))))
+
+
+def train_population(
+    config: Config,
+    seeds: Any = (0,),
+    callback: Callable[[dict], bool | None] | None = None,
+    progress: bool = True,
+    ReplayBuffer: Any = None,
+    linear_schedule: Callable | None = None,
+    epsilon_greedy: Callable | None = None,
+    dqn_targets: Callable | None = None,
+    dqn_loss: Callable | None = None,
+    update_target: Callable | None = None,
+    check_functions: bool = True,
+    max_memory_bytes: float | None = None,
+) -> PopulationResult:
+    """Return a ``PopulationResult``: S = len(seeds) independent DQN runs of ``train``, trained at once.
+
+    Seed s's Q_theta_s starts from the weights ``train(seed=s)`` starts from. The S online,
+    target and averaged networks are each one ``StackedMLP`` (one batched forward pass for
+    all S seeds); the envs are S groups of ``n_envs``; each seed stores its transitions in its
+    own replay buffer (``ReplayBuffer(buffer_size, obs_shape, seed=s)``) and samples its own
+    minibatch B_s; the population descends sum_s L_s with L_s = mean_{B_s} (Q_theta_s(s, a) -
+    y)^2, so theta_s gets exactly grad L_s, and Adam's state (elementwise) is per seed; the
+    gradient clip, when set, is per seed too. ``config.seed`` is ignored. Each seed stops as
+    ``train`` would (``stop_on_solve``, its budget); the population stops when all have.
+
+    The learner's functions plug in as in ``train``: one buffer per seed; ``epsilon_greedy``
+    once on the (S * n_envs, A) Q-values; ``dqn_targets`` and ``dqn_loss`` once on the S
+    minibatches laid end to end, (S * B,) (every row is its own transition; the loss, a mean
+    over S * B rows, is multiplied by S to be sum_s L_s); ``update_target`` on the stacked
+    networks (it walks ``parameters()``, which are the stacked tensors).
+    callback(info) after every evaluation of a seed, info as in ``train`` plus ``seed``.
+    Raises ValueError/TypeError naming ``seeds`` (none, repeats, not ints) or the Config field,
+    MemoryError naming ``seeds`` when S replay buffers would not fit (estimated before any
+    is allocated), LearnerFunctionError as ``train``.
+    """
+    from ._population import (
+        StackedMLP,
+        check_memory,
+        check_seeds,
+        evaluate_members,
+        population_env_seed,
+    )
+
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be an rlcore.algos.dqn.Config, got {type(config).__name__}")
+    seeds = check_seeds(seeds)
+    config.validate()
+    cfg = config
+    S, N = len(seeds), cfg.n_envs
+    given = dict(ReplayBuffer=ReplayBuffer, linear_schedule=linear_schedule,
+                 epsilon_greedy=epsilon_greedy, dqn_targets=dqn_targets, dqn_loss=dqn_loss,
+                 update_target=update_target)
+    parts = learner_functions(given, {name: getattr(dqn_parts, name) for name in given},
+                              check=check_functions)
+    learner = [name for name, fn in given.items() if fn is not None]
+    set_threads(cfg.threads)
+
+    envs = make_vec_env(cfg.env_id, S * N, actions="discrete")
+    obs_shape = envs.single_observation_space.shape
+    obs_dim = int(np.prod(obs_shape))
+    n_actions = int(envs.single_action_space.n)
+    sizes = [obs_dim, *cfg.hidden_sizes, n_actions]
+    n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    per_buffer = cfg.buffer_size * (2 * 4 * obs_dim + 8 + 4 + 4)  # obs, next_obs, a, r, d
+    try:
+        check_memory(S * (per_buffer + 6 * 4 * n_params + 3 * cfg.batch_size * 4 * (obs_dim + sum(sizes))),
+                     f"{S} seeds x a replay buffer of {cfg.buffer_size:,} transitions "
+                     f"({per_buffer / 2**20:.1f} MiB each) + 3 networks of {n_params:,} weights",
+                     limit_bytes=max_memory_bytes)
+    except MemoryError:
+        envs.close()
+        raise
+    nets = []
+    for s in seeds:  # seed s's initial weights are those of train(seed=s): the same draws before
+        seed_everything(s)
+        _check_parts(parts, obs_shape, n_actions, s)
+        nets.append(q_network(obs_dim, n_actions, cfg.hidden_sizes))
+    q_net = StackedMLP.from_mlps(nets, nn.ReLU)
+    target_net = copy.deepcopy(q_net)
+    agent_net = copy.deepcopy(q_net)
+    for p in [*target_net.parameters(), *agent_net.parameters()]:
+        p.requires_grad_(False)
+    optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)
+    buffers = [call_learner("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=s)
+               for s in seeds]
+    rng = np.random.default_rng(population_env_seed(seeds))
+    results = [Result(config=dataclasses.replace(cfg, seed=s), q_net=nets[i], online_net=nets[i])
+               for i, s in enumerate(seeds)]
+    live = progress_display(progress, cfg.target_return, f"DQN on {cfg.env_id}, {S} seeds")
+
+    window = NStepWindow(cfg.n_step, S * N, obs_shape, cfg.gamma)
+    obs, _ = envs.reset(seed=population_env_seed(seeds))
+    was_done = np.zeros(S * N, dtype=bool)
+    env_steps, n_updates, vector_step = 0, 0, 0
+    next_eval = cfg.eval_every
+    active = np.ones(S, dtype=bool)
+    loss_sum, q_sum, loss_count = np.zeros(S), np.zeros(S), 0
+    clock = TrainClock()
+    stopped_by = ""
+    try:
+        while active.any():
+            epsilon = call_learner("linear_schedule", parts["linear_schedule"],
+                                   cfg.eps_start, cfg.eps_end, cfg.eps_duration, env_steps)
+            with torch.no_grad():
+                q_values = q_net(torch.as_tensor(obs, dtype=torch.float32).reshape(S, N, obs_dim))
+            actions = call_learner("epsilon_greedy", parts["epsilon_greedy"],
+                                   q_values.reshape(S * N, n_actions), epsilon, rng)
+            next_obs, rewards, terminated, truncated, _ = envs.step(np.asarray(actions))
+            for *transitions, env_index in window.push(
+                    ~was_done, obs, np.asarray(actions), rewards * cfg.reward_scale, next_obs,
+                    terminated, truncated, with_envs=True):
+                member = env_index // N
+                for i in np.unique(member):
+                    rows = member == i
+                    call_learner("ReplayBuffer.add", buffers[i].add, *(t[rows] for t in transitions))
+            was_done = terminated | truncated
+            obs = next_obs
+            env_steps += N  # env steps of each seed
+            vector_step += 1
+
+            if env_steps >= cfg.learning_starts and vector_step % cfg.train_freq == 0:
+                frac = min(env_steps / cfg.lr_decay_steps, 1.0)
+                for group in optimizer.param_groups:
+                    group["lr"] = cfg.lr + (cfg.lr_end - cfg.lr) * frac
+                B = cfg.batch_size
+                for _ in range(cfg.gradient_steps):
+                    samples = [call_learner("ReplayBuffer.sample", b.sample, B) for b in buffers]
+                    batch = {f: torch.stack([getattr(x, f) for x in samples])
+                             for f in ("obs", "actions", "rewards", "next_obs", "dones")}
+                    with torch.no_grad():
+                        next_q_target = target_net(batch["next_obs"].reshape(S, B, obs_dim))
+                    targets = call_learner(
+                        "dqn_targets", parts["dqn_targets"], batch["rewards"].reshape(S * B),
+                        next_q_target.reshape(S * B, n_actions), batch["dones"].reshape(S * B),
+                        cfg.gamma ** cfg.n_step)
+                    q_all = q_net(batch["obs"].reshape(S, B, obs_dim)).reshape(S * B, n_actions)
+                    acts = batch["actions"].reshape(S * B)
+                    loss = call_learner("dqn_loss", parts["dqn_loss"], q_all, acts, targets) * S
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.max_grad_norm is not None:
+                        _clip_per_seed(list(q_net.parameters()), cfg.max_grad_norm)
+                    optimizer.step()
+                    n_updates += 1
+                    if n_updates % cfg.target_update_every == 0:
+                        call_learner("update_target", parts["update_target"], target_net, q_net,
+                                     tau=cfg.tau)
+                    with torch.no_grad():  # per-seed diagnostics: the TD error and max_a Q
+                        q_sa = q_all.detach().gather(1, acts.long().unsqueeze(1)).reshape(S, B)
+                        loss_sum += ((q_sa - targets.detach().reshape(S, B)) ** 2).mean(1).numpy()
+                        q_sum += q_all.detach().max(1).values.reshape(S, B).mean(1).numpy()
+                    loss_count += 1
+                call_learner("update_target", parts["update_target"], agent_net, q_net,
+                             tau=cfg.polyak_average)
+
+            if env_steps >= next_eval:
+                next_eval += cfg.eval_every
+                due = np.flatnonzero(active)
+                with clock.paused():
+                    returns = evaluate_members(agent_net, due, cfg.env_id, cfg.eval_episodes)
+                for row, i in enumerate(due):
+                    r = results[i]
+                    loss_i = loss_sum[i] / max(loss_count, 1)
+                    cb = None if callback is None else (
+                        lambda info, s=seeds[i]: callback({**info, "seed": s}))
+                    stop = r.record(returns[row], env_steps, clock.seconds, cfg.target_return,
+                                    loss_i, cb, live if i == due[0] else None,
+                                    stop_on_solve=cfg.stop_on_solve,
+                                    evals_after_solve=cfg.evals_after_solve, epsilon=float(epsilon),
+                                    q_max=q_sum[i] / max(loss_count, 1))
+                    if not np.isfinite(loss_i):
+                        raise FloatingPointError(f"DQN loss of seed {seeds[i]} became non-finite; "
+                                                 "lower Config.lr")
+                    try:
+                        r.watch(learner, cfg.patience_steps, 0.1, cfg.target_return)
+                    except LearnerFunctionError:
+                        if learner:
+                            raise
+                        stop = True
+                    if not stop and env_steps >= cfg.max_env_steps:
+                        r.stopped_by, stop = "max_env_steps", True
+                    if stop:  # the seed's agent and online network as they are now
+                        active[i] = False
+                        r.q_net, r.online_net = agent_net.member(i), q_net.member(i)
+                loss_sum[:], q_sum[:], loss_count = 0.0, 0.0, 0
+            if active.any() and (spent := budget_spent(cfg, env_steps, clock.seconds)):
+                for i in np.flatnonzero(active):
+                    results[i].stopped_by = spent
+                    results[i].q_net, results[i].online_net = agent_net.member(i), q_net.member(i)
+                active[:] = False
+                if spent == "max_seconds":
+                    stopped_by = spent
+    finally:
+        envs.close()
+        if live is not None:
+            live.close()
+    return PopulationResult(seeds=seeds, results=results, wall_seconds=clock.seconds, config=cfg,
+                            stopped_by=stopped_by or "all seeds stopped")

@@ -27,24 +27,39 @@ error during training names the function and the call that failed.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
 from .. import pg_math
 from .. import returns as ref_returns
-from .._validate import check_gamma, check_positive_int
 from ..nets import mlp
+from ._plumbing import (
+    Curve,
+    LearnerFunctionError,
+    TrainClock,
+    budget_spent,
+    call_learner,
+    check_fields,
+    describe_call,
+    expect_array,
+    expect_tensor,
+    learner_functions,
+    make_vec_env,
+    progress_display,
+)
+from ._population import PopulationResult
 from .common import config_html, evaluate, greedy_actions, seed_everything, set_threads
 
-__all__ = ["Config", "LearnerFunctionError", "Result", "make_policy", "train"]
+__all__ = ["Config", "LearnerFunctionError", "PopulationResult", "Result", "make_policy", "train",
+           "train_population"]
 
 
 @dataclass
@@ -68,38 +83,27 @@ class Config:
     use_reward_to_go: bool = True  # Phi_t = R_hat_t (lower variance) instead of R(tau)
     normalize_advantages: bool = True  # zero-mean unit-std weights: a baseline plus step scaling
     threads: int | None = 1  # torch threads; tiny nets gain nothing from more (None = all cores)
+    patience_steps: int = 200_000  # stop early when no evaluation has moved after this many env
+    # steps (correct code solves CartPole in ~40k): a sign error should not run out the budget
 
     def _repr_html_(self) -> str:
         """In a notebook, ``Config()`` shows every field, its value and the reason for it."""
         return config_html(self)
 
 
-@dataclass
-class Result:
-    """What ``train`` returns: the learning curve, when it solved, and the trained policy.
+@dataclass(kw_only=True, repr=False)  # Curve's repr: a one-line summary
+class Result(Curve):
+    """What ``train`` returns: the learning curve (``Curve``), when it solved, and the policy.
 
     env_steps[k], train_seconds[k], eval_return[k]: the k-th evaluation (training time
     excludes evaluation). train_return[k]: mean return of the training episodes that
     ended since the previous evaluation (the stochastic policy; NaN if none ended).
-    losses: pseudo-loss value of every update. solved_at_seconds / solved_at_steps: at the
+    losses[k]: mean pseudo-loss of the updates since the previous evaluation. solved_at_seconds / solved_at_steps: at the
     first evaluation with eval_return >= target_return, or None.
     """
 
-    config: Config
     policy: nn.Module
-    env_steps: list[int] = field(default_factory=list)
-    train_seconds: list[float] = field(default_factory=list)
-    eval_return: list[float] = field(default_factory=list)
     train_return: list[float] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    solved_at_seconds: float | None = None
-    solved_at_steps: int | None = None
-    stopped_by: str = ""
-
-    @property
-    def solved(self) -> bool:
-        """True when some evaluation reached the target return."""
-        return self.solved_at_steps is not None
 
     def act(self, obs: Any) -> Any:
         """Return the greedy actions argmax_a pi_theta(a|s) for a batch (n, obs_dim) or one obs.
@@ -108,17 +112,6 @@ class Result:
         so ``rlcore.rollout(env, result.act)`` works too.
         """
         return greedy_actions(self.policy, obs)
-
-    def __repr__(self) -> str:
-        best = max(self.eval_return) if self.eval_return else float("nan")
-        solved = (f"solved in {self.solved_at_seconds:.2f} s / {self.solved_at_steps:,d} steps"
-                  if self.solved else "not solved")
-        return (f"Result({self.config.env_id}, {len(self.eval_return)} evaluations, "
-                f"best eval return {best:.1f}, {solved})")
-
-
-class LearnerFunctionError(RuntimeError):
-    """An exercise function passed to ``train`` raised or returned something unusable."""
 
 
 def make_policy(obs_dim: int, n_actions: int, hidden_sizes: tuple[int, ...]) -> nn.Sequential:
@@ -142,113 +135,12 @@ def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torc
 # ---------------------------------------------------------------------------------------
 
 def _check_config(c: Config) -> None:
-    for name in ("n_envs", "steps_per_env", "max_env_steps", "eval_every", "eval_episodes"):
-        check_positive_int(getattr(c, name), f"Config.{name}")
-    check_gamma(c.gamma, "Config.gamma")
-    if not (isinstance(c.lr, (int, float)) and math.isfinite(c.lr) and c.lr > 0):
-        raise ValueError(f"Config.lr must be a positive number, got {c.lr!r}")
-    if c.max_seconds is not None and not (isinstance(c.max_seconds, (int, float)) and c.max_seconds > 0):
-        raise ValueError(f"Config.max_seconds must be None or a positive number, got {c.max_seconds!r}")
-    sizes = c.hidden_sizes
-    if isinstance(sizes, int) or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0
-                                         for h in sizes):
-        raise ValueError(f"Config.hidden_sizes must be a tuple of positive ints, got {sizes!r}")
+    check_fields(c, positive_ints=("n_envs", "steps_per_env", "max_env_steps", "eval_every",
+                                   "eval_episodes", "patience_steps"),
+                 unit=("gamma",), positive=("lr",), optional_positive=("max_seconds",),
+                 sizes=("hidden_sizes",))
     if c.threads is not None:
-        check_positive_int(c.threads, "Config.threads")
-
-
-def _make_envs(env_id: str, n_envs: int) -> gym.vector.VectorEnv:
-    try:
-        spec = gym.spec(env_id)
-    except gym.error.Error as e:
-        raise ValueError(f"Config.env_id: unknown environment {env_id!r} ({e})") from None
-    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
-    envs = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode=mode)
-    if not isinstance(envs.single_action_space, gym.spaces.Discrete):
-        envs.close()
-        raise ValueError(f"Config.env_id: {env_id!r} has {envs.single_action_space}; "  # noqa: TRY004
-                         "this trainer needs Discrete actions")
-    if not (isinstance(envs.single_observation_space, gym.spaces.Box)
-            and len(envs.single_observation_space.shape) == 1):
-        envs.close()
-        raise ValueError(f"Config.env_id: {env_id!r} needs a flat Box observation space, "
-                         f"got {envs.single_observation_space}")
-    return envs
-
-
-def _describe(*args: Any) -> str:
-    def one(a: Any) -> str:
-        if isinstance(a, torch.Tensor):
-            return f"Tensor{tuple(a.shape)}"
-        if isinstance(a, np.ndarray):
-            return f"array{a.shape}"
-        return repr(a)
-    return ", ".join(one(a) for a in args)
-
-
-def _call(name: str, fn: Callable, args: tuple, when: str) -> Any:
-    """Call a (possibly learner-written) exercise function; wrap any error with its call."""
-    try:
-        return fn(*args)
-    except Exception as e:
-        raise LearnerFunctionError(
-            f"{name} raised {type(e).__name__}: {e}\n  in the call {name}({_describe(*args)}) "
-            f"{when}.\n  Fix {name} (its visible check in the lesson should pass) and train again."
-        ) from e
-
-
-def _as_weights(name: str, out: Any, shape: tuple[int, ...], call: str) -> torch.Tensor:
-    """Return ``out`` as a float32 Tensor of ``shape``, or raise naming the function."""
-    try:
-        w = torch.as_tensor(np.asarray(out.detach() if isinstance(out, torch.Tensor) else out,
-                                       dtype=np.float32))
-    except (TypeError, ValueError) as e:
-        raise LearnerFunctionError(f"{name} returned {type(out).__name__}, not an array of "
-                                   f"numbers, in the call {call}: {e}") from None
-    if tuple(w.shape) != shape:
-        raise LearnerFunctionError(f"{name} returned shape {tuple(w.shape)}, expected {shape}, "
-                                   f"in the call {call}.")
-    if not torch.isfinite(w).all():
-        raise LearnerFunctionError(f"{name} returned non-finite values (nan or inf) in the call "
-                                   f"{call}.")
-    return w
-
-
-def _check_loss(name: str, loss: Any, call: str) -> torch.Tensor:
-    if not isinstance(loss, torch.Tensor):
-        raise LearnerFunctionError(
-            f"{name} returned {type(loss).__name__}, not a Tensor, in the call {call}: return the "
-            "Tensor itself (no .item() or float()), so its gradient can flow to the policy.")
-    if loss.numel() != 1:
-        raise LearnerFunctionError(f"{name} returned shape {tuple(loss.shape)}, expected a scalar "
-                                   f"(one number: average over the batch), in the call {call}.")
-    if not loss.requires_grad:
-        raise LearnerFunctionError(
-            f"{name} returned a loss with no gradient in the call {call}: keep logp in the "
-            "computation (no .detach(), .numpy() or torch.tensor(...) on it).")
-    if not torch.isfinite(loss).all():
-        raise LearnerFunctionError(f"{name} returned a non-finite loss {loss.item()} in the call "
-                                   f"{call}.")
-    return loss.reshape(())
-
-
-def _check_learner_functions(pg_loss: Callable, normalize: Callable,
-                             batch_reward_to_go: Callable, gamma: float) -> None:
-    """Run the three functions once on a tiny batch so a broken one fails before training."""
-    when = "(a tiny test batch checked before training)"
-    rewards = np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    dones = np.array([[False, False], [True, False], [False, True]])
-    call = f"batch_reward_to_go({_describe(rewards, dones, gamma)}) {when}"
-    _as_weights("batch_reward_to_go",
-                _call("batch_reward_to_go", batch_reward_to_go, (rewards, dones, gamma), when),
-                (3, 2), call)
-    x = torch.tensor([1.0, 2.0, 4.0, 8.0])
-    call = f"normalize({_describe(x)}) {when}"
-    _as_weights("normalize", _call("normalize", normalize, (x,), when), (4,), call)
-    logp = torch.log(torch.tensor([0.5, 0.25, 0.9, 0.1])).requires_grad_(True)
-    weights = torch.tensor([1.0, -1.0, 0.5, 2.0])
-    call = f"pg_loss({_describe(logp, weights)}) {when}"
-    _check_loss("pg_loss", _call("pg_loss", pg_loss, (logp, weights), when), call)
+        check_fields(c, positive_ints=("threads",))
 
 
 # ---------------------------------------------------------------------------------------
@@ -283,6 +175,7 @@ def train(
     pg_loss: Callable | None = None,
     normalize: Callable | None = None,
     batch_reward_to_go: Callable | None = None,
+    check_functions: bool = True,
 ) -> Result:
     """Return a ``Result`` after training a policy by the vanilla policy gradient.
 
@@ -291,22 +184,24 @@ def train(
     (the 20 returns), train_return, loss, update, solved; returning True stops training.
     progress: show a live learning curve (notebook) or status line (terminal).
     pg_loss, normalize, batch_reward_to_go: the learner's exercise functions (lesson 05);
-    None uses rlcore's reference ones.
+    None uses rlcore's reference ones. check_functions: run each given function's
+    visible check first (a failure stops before training, with the check's message).
     Stops at the first solving evaluation (if ``stop_on_solve``), at ``max_env_steps``,
     at ``max_seconds`` of training time, or when the callback returns True.
     Raises ValueError (TypeError for a non-integer size) naming the Config field for a
-    bad config (before training), and
-    LearnerFunctionError naming the exercise function that raised or returned a wrong
-    shape (on a tiny batch before training, or during training).
+    bad config (before training); LearnerFunctionError naming the exercise function that
+    fails its check, raises or returns something unusable; NotLearning (a
+    LearnerFunctionError) when no evaluation improved within ``patience_steps``.
     """
     c = config if config is not None else Config()
     _check_config(c)
-    pg_loss = pg_loss or pg_math.pg_loss
-    normalize = normalize or pg_math.normalize
-    batch_reward_to_go = batch_reward_to_go or ref_returns.batch_reward_to_go
-    _check_learner_functions(pg_loss, normalize, batch_reward_to_go, float(c.gamma))
+    given = dict(pg_loss=pg_loss, normalize=normalize, batch_reward_to_go=batch_reward_to_go)
+    fns = learner_functions(given, dict(pg_loss=pg_math.pg_loss, normalize=pg_math.normalize,
+                                        batch_reward_to_go=ref_returns.batch_reward_to_go),
+                            check=check_functions)
+    learner = [name for name, fn in given.items() if fn is not None]
 
-    envs = _make_envs(c.env_id, c.n_envs)
+    envs = make_vec_env(c.env_id, c.n_envs, actions="discrete")
     set_threads(c.threads)
     seed_everything(c.seed)
     generator = torch.Generator().manual_seed(c.seed)
@@ -314,10 +209,7 @@ def train(
     policy = make_policy(obs_dim, int(envs.single_action_space.n), tuple(c.hidden_sizes))
     optimizer = torch.optim.Adam(policy.parameters(), lr=c.lr)
     result = Result(config=c, policy=policy)
-    live = None
-    if progress:
-        from ..live import LiveCurve
-        live = LiveCurve(target=c.target_return, title=f"Policy gradient on {c.env_id}")
+    live = progress_display(progress, c.target_return, f"Policy gradient on {c.env_id}")
 
     T, N = c.steps_per_env, c.n_envs
     batch_obs = torch.zeros(T, N, obs_dim)
@@ -329,12 +221,13 @@ def train(
     prev_done = np.zeros(N, dtype=bool)  # True: this env's next step is a reset step
     episode_return = np.zeros(N)
     finished_returns: list[float] = []
-    env_steps, update, train_seconds = 0, 0, 0.0
+    env_steps, update = 0, 0
+    loss_sum, loss_count = 0.0, 0  # pseudo-loss of the updates since the last evaluation
     next_eval = c.eval_every
+    clock = TrainClock()
 
     try:
         while True:
-            start = time.perf_counter()
             # 1. Collect T steps in N envs with the stochastic policy a_t ~ pi_theta(.|s_t).
             with torch.no_grad():
                 for t in range(T):
@@ -353,69 +246,248 @@ def train(
                         episode_return[prev_done] = 0.0
 
             if not batch_valid.any():  # only reset steps (possible with steps_per_env=1)
-                train_seconds += time.perf_counter() - start
                 continue
             # 2. Weights Phi_t: reward-to-go (or R(tau)), only on real transitions.
             when = f"during training (update {update + 1})"
             args = (batch_rewards.copy(), batch_dones.copy(), float(c.gamma))
-            rtg = _as_weights("batch_reward_to_go", _call("batch_reward_to_go", batch_reward_to_go,
-                                                          args, when),
-                              (T, N), f"batch_reward_to_go({_describe(*args)}) {when}").numpy()
+            rtg = expect_array("batch_reward_to_go",
+                               call_learner("batch_reward_to_go", fns["batch_reward_to_go"], *args,
+                                            when=when),
+                               f"{describe_call('batch_reward_to_go', args)} {when}", (T, N))
             phi = rtg if c.use_reward_to_go else _whole_return_weights(rtg, batch_valid)
             mask = torch.from_numpy(batch_valid.reshape(-1))
             weights = torch.from_numpy(phi.reshape(-1)[batch_valid.reshape(-1)].astype(np.float32))
             if c.normalize_advantages:
-                weights = _as_weights("normalize", _call("normalize", normalize, (weights,), when),
-                                      tuple(weights.shape), f"normalize({_describe(weights)}) {when}")
+                out = call_learner("normalize", fns["normalize"], weights, when=when)
+                weights = torch.from_numpy(expect_array(
+                    "normalize", out, f"{describe_call('normalize', (weights,))} {when}",
+                    tuple(weights.shape)).astype(np.float32))
 
             # 3. One gradient step on L = -mean(log pi(a_t|s_t) Phi_t).
             logits = policy(batch_obs.reshape(T * N, obs_dim)[mask])
             logp = torch.log_softmax(logits, dim=-1).gather(
                 1, batch_actions.reshape(-1)[mask].unsqueeze(1)).squeeze(1)
-            loss = _check_loss("pg_loss", _call("pg_loss", pg_loss, (logp, weights), when),
-                               f"pg_loss({_describe(logp, weights)}) {when}")
+            loss = expect_tensor("pg_loss", call_learner("pg_loss", fns["pg_loss"], logp, weights,
+                                                         when=when),
+                                 f"{describe_call('pg_loss', (logp, weights))} {when}",
+                                 scalar=True, requires_grad=True)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             update += 1
             env_steps += int(batch_valid.sum())
-            loss_value = float(loss.detach())
-            result.losses.append(loss_value)
-            train_seconds += time.perf_counter() - start
+            loss_sum, loss_count = loss_sum + float(loss.detach()), loss_count + 1
 
             # 4. Evaluate the greedy policy every eval_every env steps (off the clock).
-            stop_reason = ""
+            stop = False
             if env_steps >= next_eval:
                 next_eval = (env_steps // c.eval_every + 1) * c.eval_every
-                returns = evaluate(result.act, c.env_id, n_episodes=c.eval_episodes,
-                                   seed=c.eval_seed)
-                eval_return = float(np.mean(returns))
-                train_return = float(np.mean(finished_returns)) if finished_returns else math.nan
+                with clock.paused():
+                    returns = evaluate(result.act, c.env_id, n_episodes=c.eval_episodes,
+                                       seed=c.eval_seed)
+                result.train_return.append(float(np.mean(finished_returns)) if finished_returns
+                                           else math.nan)
                 finished_returns.clear()
-                result.env_steps.append(env_steps)
-                result.train_seconds.append(train_seconds)
-                result.eval_return.append(eval_return)
-                result.train_return.append(train_return)
-                if eval_return >= c.target_return and not result.solved:
-                    result.solved_at_seconds, result.solved_at_steps = train_seconds, env_steps
-                info = dict(env_steps=env_steps, train_seconds=train_seconds,
-                            eval_return=eval_return, eval_returns=returns,
-                            train_return=train_return, loss=loss_value, update=update,
-                            solved=result.solved)
-                if live is not None:
-                    live(info)
-                if callback is not None and callback(info):
-                    stop_reason = "callback"
-                elif result.solved and c.stop_on_solve:
-                    stop_reason = "solved"
-            if not stop_reason and env_steps >= c.max_env_steps:
-                stop_reason = "max_env_steps"
-            if not stop_reason and c.max_seconds is not None and train_seconds >= c.max_seconds:
-                stop_reason = "max_seconds"
-            if stop_reason:
-                result.stopped_by = stop_reason
+                stop = result.record(returns, env_steps, clock.seconds, c.target_return,
+                                     loss_sum / loss_count,
+                                     callback, live, stop_on_solve=c.stop_on_solve,
+                                     train_return=result.train_return[-1], update=update)
+                loss_sum, loss_count = 0.0, 0
+                result.watch(learner, c.patience_steps, 0.1, c.target_return)
+            if not stop and (spent := budget_spent(c, env_steps, clock.seconds)):
+                result.stopped_by, stop = spent, True
+            if stop:
                 return result
     finally:
         envs.close()
         if live is not None:
             live.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Many seeds at once: seeds as a batch dimension.
+# ---------------------------------------------------------------------------------------
+
+def train_population(
+    config: Config | None = None,
+    seeds: Any = (0,),
+    callback: Callable[[dict], Any] | None = None,
+    progress: bool = True,
+    pg_loss: Callable | None = None,
+    normalize: Callable | None = None,
+    batch_reward_to_go: Callable | None = None,
+    check_functions: bool = True,
+    max_memory_bytes: float | None = None,
+) -> PopulationResult:
+    """Return a ``PopulationResult``: S = len(seeds) independent runs of ``train``, trained at once.
+
+    Seed s's policy pi_theta_s starts from the weights ``train(seed=s)`` starts from; the S
+    policies are one ``StackedMLP`` (one batched forward pass acts in all S x n_envs envs),
+    each seed collects its own batch in its own group of ``n_envs`` envs, weights its own
+    steps (its normalization uses its own batch only) and takes its own Adam step: the
+    population's loss is sum_s L_s, L_s = -mean_t log pi_theta_s(a_t|s_t) Phi_t over seed
+    s's steps, so theta_s receives exactly grad L_s. ``config.seed`` is ignored (``seeds``
+    says them). Every seed runs until it stops as ``train`` would (solved with
+    ``stop_on_solve``, its budget); the population stops when all have.
+    callback(info) after every evaluation of a seed, info as in ``train`` plus ``seed``;
+    returning True stops that seed. The learner's functions plug in as in ``train``:
+    ``batch_reward_to_go`` once on the (T, S * n_envs) batch (columns are independent),
+    ``normalize`` and ``pg_loss`` once per seed.
+    Raises ValueError/TypeError naming ``seeds`` (none, repeats, not ints) or the Config
+    field, MemoryError naming ``seeds`` when the S copies would not fit (estimated before
+    anything is allocated), LearnerFunctionError as ``train``.
+    """
+    from ._population import (
+        PopulationResult,
+        StackedMLP,
+        check_memory,
+        check_seeds,
+        evaluate_members,
+        population_env_seed,
+    )
+
+    c = config if config is not None else Config()
+    seeds = check_seeds(seeds)
+    _check_config(c)
+    S, T, N = len(seeds), c.steps_per_env, c.n_envs
+    given = dict(pg_loss=pg_loss, normalize=normalize, batch_reward_to_go=batch_reward_to_go)
+    fns = learner_functions(given, dict(pg_loss=pg_math.pg_loss, normalize=pg_math.normalize,
+                                        batch_reward_to_go=ref_returns.batch_reward_to_go),
+                            check=check_functions)
+    learner = [name for name, fn in given.items() if fn is not None]
+    # estimate before allocating: the rollout batch (obs, actions, rewards, dones, valid) and
+    # the networks with Adam's two moments and a gradient
+    envs_probe = make_vec_env(c.env_id, 1, actions="discrete")
+    obs_dim = envs_probe.single_observation_space.shape[0]
+    n_actions = int(envs_probe.single_action_space.n)
+    envs_probe.close()
+    sizes = [obs_dim, *c.hidden_sizes, n_actions]
+    n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    need = S * (T * N * (4 * obs_dim + 8 + 8 + 1 + 1 + 4 * 8) + 4 * 4 * n_params)
+    check_memory(need, f"{S} seeds x ({T} x {N} steps of rollout + {n_params:,} weights with "
+                       "Adam's state)", limit_bytes=max_memory_bytes)
+
+    envs = make_vec_env(c.env_id, S * N, actions="discrete")
+    set_threads(c.threads)
+    nets = []
+    for s in seeds:
+        seed_everything(s)  # seed s's initial weights are those of train(seed=s)
+        nets.append(make_policy(obs_dim, n_actions, tuple(c.hidden_sizes)))
+    policy = StackedMLP.from_mlps(nets, nn.Tanh)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=c.lr)
+    generator = torch.Generator().manual_seed(population_env_seed(seeds))
+    results = [Result(config=dataclasses.replace(c, seed=s), policy=nets[i])
+               for i, s in enumerate(seeds)]
+    live = progress_display(progress, c.target_return, f"Policy gradient on {c.env_id}, {S} seeds")
+
+    batch_obs = torch.zeros(T, S, N, obs_dim)
+    batch_actions = torch.zeros(T, S, N, dtype=torch.long)
+    batch_rewards = np.zeros((T, S * N))
+    batch_dones = np.zeros((T, S * N), dtype=bool)
+    batch_valid = np.zeros((T, S * N), dtype=bool)
+    obs, _ = envs.reset(seed=population_env_seed(seeds))
+    prev_done = np.zeros(S * N, dtype=bool)
+    episode_return = np.zeros(S * N)
+    finished: list[list[float]] = [[] for _ in range(S)]
+    env_steps = np.zeros(S, dtype=np.int64)
+    next_eval = np.full(S, c.eval_every, dtype=np.int64)
+    active = np.ones(S, dtype=bool)  # seeds still training
+    loss_sum, loss_count = np.zeros(S), np.zeros(S)
+    update = 0
+    clock = TrainClock()
+    stopped_by = ""
+
+    try:
+        while active.any():
+            with torch.no_grad():
+                for t in range(T):
+                    obs_t = torch.from_numpy(np.asarray(obs, dtype=np.float32)).reshape(S, N, obs_dim)
+                    logits = policy(obs_t).reshape(S * N, n_actions)
+                    actions = sample_categorical(logits, generator)
+                    batch_obs[t] = obs_t
+                    batch_actions[t] = actions.reshape(S, N)
+                    batch_valid[t] = ~prev_done
+                    obs, rewards, terminated, truncated, _ = envs.step(actions.numpy())
+                    prev_done = terminated | truncated
+                    batch_rewards[t] = rewards
+                    batch_dones[t] = prev_done
+                    episode_return += rewards
+                    if prev_done.any():
+                        for j in np.flatnonzero(prev_done):
+                            finished[j // N].append(float(episode_return[j]))
+                        episode_return[prev_done] = 0.0
+            when = f"during training (update {update + 1})"
+            args = (batch_rewards.copy(), batch_dones.copy(), float(c.gamma))
+            rtg = expect_array("batch_reward_to_go",
+                               call_learner("batch_reward_to_go", fns["batch_reward_to_go"], *args,
+                                            when=when),
+                               f"{describe_call('batch_reward_to_go', args)} {when}", (T, S * N))
+            phi = rtg if c.use_reward_to_go else _whole_return_weights(rtg, batch_valid)
+            logits = policy(batch_obs.permute(1, 0, 2, 3).reshape(S, T * N, obs_dim))
+            logp_all = torch.log_softmax(logits, dim=-1).gather(
+                2, batch_actions.permute(1, 0, 2).reshape(S, T * N, 1)).squeeze(2)  # (S, T*N)
+            phi_s = phi.reshape(T, S, N).transpose(1, 0, 2).reshape(S, T * N)
+            valid_s = batch_valid.reshape(T, S, N).transpose(1, 0, 2).reshape(S, T * N)
+            total = 0.0
+            for i in np.flatnonzero(active & valid_s.any(axis=1)):
+                mask = torch.from_numpy(valid_s[i])
+                weights = torch.from_numpy(phi_s[i][valid_s[i]].astype(np.float32))
+                if c.normalize_advantages:
+                    out = call_learner("normalize", fns["normalize"], weights, when=when)
+                    weights = torch.from_numpy(expect_array(
+                        "normalize", out, f"{describe_call('normalize', (weights,))} {when}",
+                        tuple(weights.shape)).astype(np.float32))
+                logp = logp_all[i][mask]
+                loss = expect_tensor("pg_loss", call_learner("pg_loss", fns["pg_loss"], logp, weights,
+                                                             when=when),
+                                     f"{describe_call('pg_loss', (logp, weights))} {when}",
+                                     scalar=True, requires_grad=True)
+                total = total + loss
+                loss_sum[i] += float(loss.detach())
+                loss_count[i] += 1
+            optimizer.zero_grad(set_to_none=True)
+            if isinstance(total, torch.Tensor):
+                total.backward()  # a stopped seed has no loss term (and keeps its snapshot)
+                optimizer.step()
+            update += 1
+            env_steps += np.where(active, valid_s.sum(axis=1), 0)
+
+            due = np.flatnonzero(active & (env_steps >= next_eval))
+            if due.size:
+                with clock.paused():
+                    returns = evaluate_members(policy, due, c.env_id, c.eval_episodes, seed=c.eval_seed)
+                for row, i in enumerate(due):
+                    r = results[i]
+                    next_eval[i] = (env_steps[i] // c.eval_every + 1) * c.eval_every
+                    r.train_return.append(float(np.mean(finished[i])) if finished[i] else math.nan)
+                    finished[i].clear()
+                    cb = None if callback is None else (
+                        lambda info, s=seeds[i]: callback({**info, "seed": s}))
+                    stop = r.record(returns[row], int(env_steps[i]), clock.seconds, c.target_return,
+                                    loss_sum[i] / max(loss_count[i], 1), cb,
+                                    live if i == 0 else None, stop_on_solve=c.stop_on_solve,
+                                    train_return=r.train_return[-1], update=update)
+                    loss_sum[i], loss_count[i] = 0.0, 0
+                    try:
+                        r.watch(learner, c.patience_steps, 0.1, c.target_return)
+                    except LearnerFunctionError:
+                        if learner:  # the learner's functions do not learn: say so at once
+                            raise
+                        stop = True
+                    if not stop and env_steps[i] >= c.max_env_steps:
+                        r.stopped_by, stop = "max_env_steps", True
+                    if stop:  # the seed's agent is its network now, as train returns it
+                        active[i] = False
+                        r.policy = policy.member(i)
+            if c.max_seconds is not None and clock.seconds >= c.max_seconds:
+                for i in np.flatnonzero(active):
+                    results[i].stopped_by = "max_seconds"
+                    results[i].policy = policy.member(i)
+                active[:] = False
+                stopped_by = "max_seconds"
+    finally:
+        envs.close()
+        if live is not None:
+            live.close()
+    return PopulationResult(seeds=seeds, results=results, wall_seconds=clock.seconds, config=c,
+                            stopped_by=stopped_by or "all seeds stopped")
