@@ -26,18 +26,20 @@ between ``<!-- bench:start -->`` and ``<!-- bench:end -->``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import _common
+from bench._common import Recorder, missing_module, sb3_callback
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -63,50 +65,6 @@ ZOO_DQN = dict(n_timesteps=50_000, learning_rate=2.3e-3, batch_size=64, buffer_s
                net_arch=[256, 256])
 
 
-class Recorder:
-    """The benchmark's callback: records the curve, finds the solve, decides when to stop.
-
-    ``__call__(info)`` takes the trainers' info dict (env_steps, train_seconds,
-    eval_return) and returns True to stop: right at the solve, or ``post_solve_evals``
-    evaluations later.
-    """
-
-    def __init__(self, post_solve_evals: int = 0) -> None:
-        self.post_solve_evals = post_solve_evals
-        self.env_steps: list[int] = []
-        self.train_seconds: list[float] = []
-        self.eval_return: list[float] = []
-        self.solved_index: int | None = None
-
-    def __call__(self, info: dict) -> bool:
-        self.env_steps.append(int(info["env_steps"]))
-        self.train_seconds.append(float(info["train_seconds"]))
-        self.eval_return.append(float(info["eval_return"]))
-        if self.solved_index is None and self.eval_return[-1] >= TARGET:
-            self.solved_index = len(self.eval_return) - 1
-        if self.solved_index is None:
-            return False
-        return len(self.eval_return) - 1 - self.solved_index >= self.post_solve_evals
-
-    def record(self, method: str, seed: int) -> dict:
-        solved = self.solved_index is not None
-        i = self.solved_index if solved else len(self.eval_return) - 1
-        rec = {
-            "method": method,
-            "seed": seed,
-            "solved": solved,
-            "time_to_solve_s": round(self.train_seconds[i], 4) if solved else None,
-            "env_steps": self.env_steps[i] if i >= 0 else 0,
-            "final_eval_return": self.eval_return[-1] if self.eval_return else None,
-        }
-        if self.post_solve_evals:
-            after = self.eval_return[i + 1:] if solved else []
-            rec["post_solve_mean"] = round(statistics.fmean(after), 2) if after else None
-            rec["post_solve_evals"] = len(after)
-        rec["curve"] = {"env_steps": self.env_steps,
-                        "train_seconds": [round(t, 4) for t in self.train_seconds],
-                        "eval_return": self.eval_return}
-        return rec
 
 
 # ----------------------------------------------------------------------------- methods
@@ -125,38 +83,14 @@ def run_rlcore(module_name: str, seed: int, cap: float, post: int, preset: str |
                     threads=1)
     settings = {k: v for k, v in settings.items() if k in fields}
     config = mod.preset(preset, "CartPole-v1", **settings) if preset else mod.Config(**settings)
-    rec = Recorder(post_solve_evals=post)
+    rec = Recorder(TARGET, post_solve_evals=post)
     mod.train(config, callback=rec, progress=False)
     return rec
 
 
 def _sb3_callback(rec: Recorder, cap: float) -> Any:
-    """An SB3 callback that evaluates with rlcore's ``evaluate`` and keeps the clock honest."""
-    import numpy as np
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    from rlcore.algos.common import evaluate
-
-    class ProtocolCallback(BaseCallback):
-        def _on_training_start(self) -> None:
-            self.start = time.perf_counter()
-            self.eval_time = 0.0
-            self.next_eval = EVAL_EVERY
-
-        def _on_step(self) -> bool:
-            train_seconds = time.perf_counter() - self.start - self.eval_time
-            if self.num_timesteps < self.next_eval:
-                return train_seconds < cap
-            t0 = time.perf_counter()
-            self.next_eval = (self.num_timesteps // EVAL_EVERY + 1) * EVAL_EVERY
-            act = lambda obs: self.model.predict(obs, deterministic=True)[0]
-            returns = evaluate(act, "CartPole-v1", n_episodes=EVAL_EPISODES)
-            stop = rec({"env_steps": self.num_timesteps, "train_seconds": train_seconds,
-                        "eval_return": float(np.mean(returns))})
-            self.eval_time += time.perf_counter() - t0
-            return not stop and train_seconds < cap
-
-    return ProtocolCallback()
+    """The SB3 callback of the protocol on CartPole-v1 (``_common.sb3_callback``)."""
+    return sb3_callback(rec, cap, "CartPole-v1", EVAL_EVERY, EVAL_EPISODES)
 
 
 def _zoo_linear(value: Any) -> Any:
@@ -177,7 +111,7 @@ def run_sb3_ppo(seed: int, cap: float, post: int) -> Recorder:
                 gae_lambda=z["gae_lambda"], gamma=z["gamma"], n_epochs=z["n_epochs"],
                 ent_coef=z["ent_coef"], learning_rate=_zoo_linear(z["learning_rate"]),
                 clip_range=_zoo_linear(z["clip_range"]), seed=seed, device="cpu", verbose=0)
-    rec = Recorder(post_solve_evals=post)
+    rec = Recorder(TARGET, post_solve_evals=post)
     model.learn(total_timesteps=z["n_timesteps"], callback=_sb3_callback(rec, cap))
     return rec
 
@@ -190,7 +124,7 @@ def run_sb3_a2c(seed: int, cap: float, post: int) -> Recorder:
     z = ZOO_A2C
     env = make_vec_env("CartPole-v1", n_envs=z["n_envs"], seed=seed)
     model = A2C("MlpPolicy", env, ent_coef=z["ent_coef"], seed=seed, device="cpu", verbose=0)
-    rec = Recorder(post_solve_evals=post)
+    rec = Recorder(TARGET, post_solve_evals=post)
     model.learn(total_timesteps=z["n_timesteps"], callback=_sb3_callback(rec, cap))
     return rec
 
@@ -207,7 +141,7 @@ def run_sb3_dqn(seed: int, cap: float, post: int) -> Recorder:
                 gradient_steps=z["gradient_steps"], exploration_fraction=z["exploration_fraction"],
                 exploration_final_eps=z["exploration_final_eps"],
                 policy_kwargs=dict(net_arch=z["net_arch"]), seed=seed, device="cpu", verbose=0)
-    rec = Recorder(post_solve_evals=post)
+    rec = Recorder(TARGET, post_solve_evals=post)
     model.learn(total_timesteps=z["n_timesteps"], callback=_sb3_callback(rec, cap))
     return rec
 
@@ -230,16 +164,7 @@ METHODS: dict[str, tuple[Callable[..., Recorder], float, int, str]] = {
 
 def missing_requirement(method: str) -> str | None:
     """Return why ``method`` cannot run here (a missing module), or None when it can."""
-    module = METHODS[method][3]
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        found = False
-    if found:
-        return None
-    if module.startswith("stable_baselines3"):
-        return "stable-baselines3 is not installed (make bench installs the 'bench' extra)"
-    return f"{module} does not exist yet"
+    return missing_module(METHODS[method][3])
 
 
 def run_one(method: str, seed: int) -> dict:
@@ -258,14 +183,7 @@ def run_one(method: str, seed: int) -> dict:
 
 def run_in_subprocess(method: str, seed: int) -> dict:
     """Run one (method, seed) in a fresh interpreter; its last stdout line is the record."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", method, str(seed)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {"method": method, "seed": seed, "solved": False, "time_to_solve_s": None,
-                "env_steps": 0, "final_eval_return": None, "error": " | ".join(tail)}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _common.run_in_subprocess(__file__, method, seed)
 
 
 # ----------------------------------------------------------------------------- reports
@@ -331,15 +249,7 @@ def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
 
 def update_readme(readme: Path, table: str) -> None:
     """Replace the text between the bench markers (or append a Benchmark section)."""
-    block = f"{MARK_START}\n{table}\n{MARK_END}"
-    text = readme.read_text() if readme.exists() else ""
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        _, tail = rest.split(MARK_END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + "## Benchmark\n\n" + block + "\n"
-    readme.write_text(text)
+    _common.update_readme(readme, table, (MARK_START, MARK_END), "## Benchmark")
 
 
 def plot(records: list[dict], methods: list[str], path: Path) -> None:
@@ -392,14 +302,7 @@ def merge_previous(path: Path, records: list[dict], methods_run: list[str]) -> l
 
     ``make bench METHODS=rlcore-dqn`` thus refreshes DQN's rows and keeps the others.
     """
-    try:
-        previous = json.loads(path.read_text())
-    except (OSError, ValueError):
-        previous = []
-    kept = [r for r in previous if isinstance(r, dict) and r.get("method") in METHODS
-            and r["method"] not in methods_run]
-    order = list(METHODS)
-    return sorted(kept + records, key=lambda r: (order.index(r["method"]), r["seed"]))
+    return _common.merge_previous(path, records, methods_run, list(METHODS), keep_unknown=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,18 +26,20 @@ between ``<!-- bench-pendulum:start -->`` and ``<!-- bench-pendulum:end -->``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import _common
+from bench._common import Recorder, missing_module, sb3_callback
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -63,34 +65,6 @@ ZOO_PPO = dict(n_envs=4, n_timesteps=100_000, n_steps=1024, gae_lambda=0.95, gam
 
 
 
-class Recorder:
-    """The benchmark's callback: records the curve and stops at the first solving evaluation."""
-
-    def __init__(self) -> None:
-        self.env_steps: list[int] = []
-        self.train_seconds: list[float] = []
-        self.eval_return: list[float] = []
-        self.solved_index: int | None = None
-
-    def __call__(self, info: dict) -> bool:
-        self.env_steps.append(int(info["env_steps"]))
-        self.train_seconds.append(float(info["train_seconds"]))
-        self.eval_return.append(float(info["eval_return"]))
-        if self.solved_index is None and self.eval_return[-1] >= TARGET:
-            self.solved_index = len(self.eval_return) - 1
-        return self.solved_index is not None
-
-    def record(self, method: str, seed: int) -> dict:
-        solved = self.solved_index is not None
-        i = self.solved_index if solved else len(self.eval_return) - 1
-        return {
-            "method": method, "seed": seed, "solved": solved,
-            "time_to_solve_s": round(self.train_seconds[i], 4) if solved else None,
-            "env_steps": self.env_steps[i] if i >= 0 else 0,
-            "final_eval_return": self.eval_return[-1] if self.eval_return else None,
-            "curve": {"env_steps": self.env_steps, "train_seconds": [round(t, 4) for t in self.train_seconds],
-                      "eval_return": self.eval_return},
-        }
 
 
 # ----------------------------------------------------------------------------- methods
@@ -103,7 +77,7 @@ def run_rlcore(module_name: str, seed: int, cap: float, every: int = EVAL_EVERY,
     settings = dict(env_id=ENV_ID, seed=seed, max_seconds=cap, max_env_steps=10**9, eval_every=every,
                     eval_episodes=EVAL_EPISODES, target_return=TARGET, threads=1)
     config = mod.Config(**{k: v for k, v in settings.items() if k in fields}, **changes)
-    rec = Recorder()
+    rec = Recorder(TARGET)
     mod.train(config, callback=rec, progress=False)
     return rec
 
@@ -115,38 +89,14 @@ def run_rlcore_ppo(seed: int, cap: float) -> Recorder:
     config = ppo.preset("ppo", ENV_ID, seed=seed, max_seconds=cap, max_env_steps=10**9,
                         eval_every=EVAL_EVERY_ON_POLICY, eval_episodes=EVAL_EPISODES, target_return=TARGET,
                         stop_on_solve=True, threads=1, patience_steps=10**9)
-    rec = Recorder()
+    rec = Recorder(TARGET)
     ppo.train(config, callback=rec, progress=False)
     return rec
 
 
 def _sb3_callback(rec: Recorder, cap: float, every: int = EVAL_EVERY) -> Any:
-    """An SB3 callback that evaluates with rlcore's ``evaluate`` and keeps the clock honest."""
-    import numpy as np
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    from rlcore.algos.common import evaluate
-
-    class ProtocolCallback(BaseCallback):
-        def _on_training_start(self) -> None:
-            self.start = time.perf_counter()
-            self.eval_time = 0.0
-            self.next_eval = every
-
-        def _on_step(self) -> bool:
-            train_seconds = time.perf_counter() - self.start - self.eval_time
-            if self.num_timesteps < self.next_eval:
-                return train_seconds < cap
-            t0 = time.perf_counter()
-            self.next_eval = (self.num_timesteps // every + 1) * every
-            act = lambda obs: self.model.predict(obs, deterministic=True)[0]
-            returns = evaluate(act, ENV_ID, n_episodes=EVAL_EPISODES)
-            stop = rec({"env_steps": self.num_timesteps, "train_seconds": train_seconds,
-                        "eval_return": float(np.mean(returns))})
-            self.eval_time += time.perf_counter() - t0
-            return not stop and train_seconds < cap
-
-    return ProtocolCallback()
+    """The SB3 callback of the protocol on Pendulum-v1 (``_common.sb3_callback``)."""
+    return sb3_callback(rec, cap, ENV_ID, every, EVAL_EPISODES)
 
 
 def run_sb3_sac(seed: int, cap: float) -> Recorder:
@@ -155,7 +105,7 @@ def run_sb3_sac(seed: int, cap: float) -> Recorder:
 
     z = ZOO_SAC
     model = SAC("MlpPolicy", ENV_ID, learning_rate=z["learning_rate"], seed=seed, device="cpu", verbose=0)
-    rec = Recorder()
+    rec = Recorder(TARGET)
     model.learn(total_timesteps=z["n_timesteps"], callback=_sb3_callback(rec, cap))
     return rec
 
@@ -172,7 +122,7 @@ def run_sb3_td3(seed: int, cap: float) -> Recorder:
                 learning_starts=z["learning_starts"], action_noise=noise, gradient_steps=z["gradient_steps"],
                 train_freq=z["train_freq"], learning_rate=z["learning_rate"],
                 policy_kwargs=dict(net_arch=z["net_arch"]), seed=seed, device="cpu", verbose=0)
-    rec = Recorder()
+    rec = Recorder(TARGET)
     model.learn(total_timesteps=z["n_timesteps"], callback=_sb3_callback(rec, cap))
     return rec
 
@@ -188,7 +138,7 @@ def run_sb3_ppo(seed: int, cap: float) -> Recorder:
                 n_epochs=z["n_epochs"], ent_coef=z["ent_coef"], learning_rate=z["learning_rate"],
                 clip_range=z["clip_range"], use_sde=z["use_sde"], sde_sample_freq=z["sde_sample_freq"],
                 seed=seed, device="cpu", verbose=0)
-    rec = Recorder()
+    rec = Recorder(TARGET)
     model.learn(total_timesteps=z["n_timesteps"], callback=_sb3_callback(rec, cap, EVAL_EVERY_ON_POLICY))
     return rec
 
@@ -210,16 +160,7 @@ PEERS = {"rlcore-td3": "sb3-td3", "rlcore-sac": "sb3-sac", "rlcore-ddpg": "sb3-t
 
 def missing_requirement(method: str) -> str | None:
     """Return why ``method`` cannot run here (a missing module), or None when it can."""
-    module = METHODS[method][2]
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        found = False
-    if found:
-        return None
-    if module.startswith("stable_baselines3"):
-        return "stable-baselines3 is not installed (make bench installs the 'bench' extra)"
-    return f"{module} does not exist yet"
+    return missing_module(METHODS[method][2])
 
 
 def env_floor(n_envs: int = 16, seconds: float = 1.0) -> float:
@@ -255,14 +196,7 @@ def run_one(method: str, seed: int) -> dict:
 
 def run_in_subprocess(method: str, seed: int) -> dict:
     """Run one (method, seed) in a fresh interpreter; its last stdout line is the record."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", method, str(seed)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {"method": method, "seed": seed, "solved": False, "time_to_solve_s": None, "env_steps": 0,
-                "final_eval_return": None, "cap_s": METHODS[method][1], "error": " | ".join(tail)}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _common.run_in_subprocess(__file__, method, seed, cap_s=METHODS[method][1])
 
 
 # ----------------------------------------------------------------------------- reports
@@ -314,15 +248,7 @@ def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
 
 def update_readme(readme: Path, table: str) -> None:
     """Replace the text between the Pendulum bench markers (or append a section)."""
-    block = f"{MARK_START}\n{table}\n{MARK_END}"
-    text = readme.read_text() if readme.exists() else ""
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        _, tail = rest.split(MARK_END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n### Continuous control: Pendulum-v1\n\n" + block + "\n"
-    readme.write_text(text)
+    _common.update_readme(readme, table, (MARK_START, MARK_END), "### Continuous control: Pendulum-v1")
 
 
 def plot(records: list[dict], methods: list[str], path: Path) -> None:
@@ -354,14 +280,7 @@ def plot(records: list[dict], methods: list[str], path: Path) -> None:
 
 def merge_previous(path: Path, records: list[dict], methods_run: list[str]) -> list[dict]:
     """Return ``records`` plus the earlier results of methods not run this time (rows of other trainers too)."""
-    try:
-        previous = json.loads(path.read_text())
-    except (OSError, ValueError):
-        previous = []
-    kept = [r for r in previous if isinstance(r, dict) and "method" in r and r["method"] not in methods_run]
-    order = list(METHODS)
-    rank = lambda r: (order.index(r["method"]) if r["method"] in order else len(order), r["method"], r["seed"])
-    return sorted(kept + records, key=rank)
+    return _common.merge_previous(path, records, methods_run, list(METHODS))
 
 
 def per_update_ms(repeats: int = 3, steps: int = 100) -> dict[str, float]:

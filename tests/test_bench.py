@@ -26,7 +26,7 @@ def feed(rec, returns, dt=0.5, steps=2000):
 
 
 def test_recorder_stops_at_solve_and_records_time_of_the_solving_eval():
-    rec = bench.Recorder()
+    rec = bench.Recorder(bench.TARGET)
     assert feed(rec, [20, 100, 474.9, 475.0, 500]) == 3
     r = rec.record("m", 7)
     assert r["solved"] and r["time_to_solve_s"] == 2.0 and r["env_steps"] == 8000
@@ -35,7 +35,7 @@ def test_recorder_stops_at_solve_and_records_time_of_the_solving_eval():
 
 
 def test_recorder_continues_five_evals_after_solving_for_dqn():
-    rec = bench.Recorder(post_solve_evals=5)
+    rec = bench.Recorder(bench.TARGET, post_solve_evals=5)
     assert feed(rec, [100, 480, 500, 300, 500, 500, 420, 500]) == 6
     r = rec.record("dqn", 0)
     assert r["time_to_solve_s"] == 1.0 and r["env_steps"] == 4000
@@ -44,7 +44,7 @@ def test_recorder_continues_five_evals_after_solving_for_dqn():
 
 
 def test_unsolved_run_has_no_time():
-    rec = bench.Recorder(post_solve_evals=5)
+    rec = bench.Recorder(bench.TARGET, post_solve_evals=5)
     assert feed(rec, [10, 20, 30]) is None
     r = rec.record("x", 1)
     assert not r["solved"] and r["time_to_solve_s"] is None and r["post_solve_mean"] is None

@@ -13,7 +13,7 @@ spec.loader.exec_module(bench)
 
 
 def test_recorder_stops_at_the_first_evaluation_reaching_minus_200():
-    rec = bench.Recorder()
+    rec = bench.Recorder(bench.TARGET)
     stops = [rec({"env_steps": 1000 * (i + 1), "train_seconds": 2.0 * (i + 1), "eval_return": r})
              for i, r in enumerate([-1400, -600, -200.5, -199.0])]
     assert stops == [False, False, False, True]

@@ -26,6 +26,7 @@ target bootstraps: a time limit is not a terminal state of the MDP.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,19 +36,49 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .. import continuous
 from .._format import brief, fmt
 from ..nets import StackedMLP
-from ._plumbing import (
-    Curve,
-    LearnerFunctionError,
-    TrainClock,
-    budget_spent,
-    check_fields,
-    make_vec_env,
-)
+from . import _plumbing as plumbing
+from ._plumbing import Curve, LearnerFunctionError, TrainClock, budget_spent, check_fields
 from .common import seed_everything, set_threads
 
-__all__ = ["Batch", "ReplayStore", "TwinCritic", "adam", "polyak_update", "run"]
+__all__ = ["Batch", "OffPolicyConfig", "ReplayStore", "TwinCritic", "adam", "guarded", "polyak_update",
+           "prepare", "run", "start"]
+
+
+@dataclass
+class OffPolicyConfig:
+    """The hyperparameters TD3 (DDPG) and SAC share, with the reason for each default.
+
+    Each algorithm's ``Config`` adds its own fields after these (``td3.Config``, ``sac.Config``).
+    """
+
+    env_id: str = "Pendulum-v1"  # the course's continuous benchmark (1-d torque in [-2, 2])
+    seed: int = 0  # seeds envs, networks, replay sampling and exploration: same seed, same run
+    n_envs: int = 8  # Pendulums stepped together (numpy): one forward pass acts for all
+    max_env_steps: int = 50_000  # budget of env steps (all envs); a run solves in ~5-10k
+    max_seconds: float | None = None  # budget of training wall clock (None = unbounded)
+    eval_every: int = 1_000  # env steps between greedy evaluations (benchmark protocol)
+    eval_episodes: int = 10  # episodes per evaluation (benchmark protocol)
+    eval_seed: int = 10_000  # the same evaluation episodes every time, so curves compare fairly
+    target_return: float = -200.0  # "solved": the greedy policy swings up and holds from any start
+    stop_on_solve: bool = False  # stop after solving (and ``evals_after_solve`` more evaluations)
+    evals_after_solve: int = 0  # evaluations after solving, to see whether the policy stays solved
+    gamma: float = 0.98  # discount: the swing-up takes ~50-100 steps; the RL Zoo's Pendulum value
+    actor_lr: float = 1e-3  # Adam step size of the actor
+    critic_lr: float = 3e-3  # Adam step size of the critics: the actor follows what they learn
+    hidden_sizes: tuple[int, ...] = (64, 64)  # small: plenty for Pendulum, and an update is cheap
+    buffer_size: int = 100_000  # keeps a whole run: early swings stay in the data
+    batch_size: int = 128  # minibatch of every gradient step: 256 solves in as many updates, each ~25% dearer
+    learning_starts: int = 1_000  # uniformly random env steps before the actor acts (5 episodes)
+    utd: float = 0.5  # update-to-data ratio: gradient steps per env step (0.5: 4 per vector step)
+    tau: float = 0.02  # Polyak rate of the target networks: fast, Pendulum's critic is easy
+    action_bounds: tuple[float, float] | None = None  # None: the env's; else must match the env's
+    threads: int | None = 1  # torch threads, set explicitly: a 64-unit net gains nothing from a second
+    # one, and on a busy 2-core machine two threads spin (measured: 13 ms vs 240 ms per update)
+    patience_steps: int = 30_000  # stop early when no evaluation has moved after this many env
+    # steps (correct parts leave the random policy behind within ~5k): name the parts to re-check
 
 
 class Batch(NamedTuple):
@@ -148,6 +179,7 @@ def validate_common(cfg: Any) -> None:
                  optional_positive=("max_seconds",), sizes=("hidden_sizes",))
     if cfg.threads is not None:
         check_fields(cfg, positive_ints=("threads",))
+    check_fields(cfg, bools=("stop_on_solve",))
     if cfg.batch_size > cfg.buffer_size:
         raise ValueError(f"Config.batch_size ({cfg.batch_size}) must not exceed "
                          f"Config.buffer_size ({cfg.buffer_size})")
@@ -291,9 +323,7 @@ def run(cfg: Any, agent: Any, result: Curve, envs: Any, low: np.ndarray, high: n
         error.result = result
         raise
     finally:
-        envs.close()
-        if live is not None:
-            live.close()
+        plumbing.close_all(envs, live)
     return result
 
 
@@ -334,13 +364,70 @@ def setup(cfg: Any) -> tuple[Any, np.ndarray, np.ndarray, int, int]:
     """Threads, seeds and the training envs: return (envs, low, high, obs_dim, act_dim)."""
     set_threads(cfg.threads)
     seed_everything(cfg.seed)
-    envs = make_vec_env(cfg.env_id, cfg.n_envs, actions="box")
+    envs = plumbing.make_vec_env(cfg.env_id, cfg.n_envs, actions="box")
     try:
         low, high = env_bounds(envs, cfg)
     except ValueError:
         envs.close()
         raise
     return envs, low, high, envs.single_observation_space.shape[0], low.shape[0]
+
+
+def prepare(config: Any, cls: type, given: dict[str, Callable | None],
+            check_functions: bool) -> tuple[Any, dict[str, Callable], list[str]]:
+    """Validate ``config`` (a ``cls``) and the learner's functions ``given`` (None: rlcore's).
+
+    Returns (a copy of the config, every part by name, the names the learner gave).
+    Raises TypeError for a config of another class, ValueError naming the bad field,
+    LearnerFunctionError for a given function that fails its visible check.
+    """
+    parts, learner = plumbing.prepare(config, cls, given, continuous, check_functions)
+    return dataclasses.replace(config), parts, learner
+
+
+def start(cfg: Any, actor: nn.Module | None, learner: list[str], check_output: Callable,
+          make_agent: Callable) -> tuple[Any, np.ndarray, np.ndarray, Any]:
+    """Make the envs, check the learner's ``actor`` (if any) and build the agent.
+
+    check_output(out, low, high) validates the actor's output on 5 random observations;
+    make_agent(obs_dim, low, high) returns the agent. Returns (envs, low, high, agent); the
+    envs are closed again if anything fails.
+    """
+    envs, low, high, obs_dim, _ = setup(cfg)
+    try:
+        if actor is not None:
+            if not isinstance(actor, nn.Module):
+                raise LearnerFunctionError("actor", f"is {type(actor).__name__}, not a torch nn.Module",
+                                           hint="pass the network itself, e.g. actor=my_actor.")
+            obs = torch.as_tensor(np.random.default_rng(cfg.seed).normal(size=(5, obs_dim)),
+                                  dtype=torch.float32)
+            with torch.no_grad():
+                out = plumbing.call_learner("actor", actor, obs,
+                                            when="before training, on 5 random observations")
+            check_output(out, low, high)
+            learner.append("actor")
+        return envs, low, high, make_agent(obs_dim, low, high)
+    except BaseException:
+        envs.close()
+        raise
+
+
+def guarded(name: str, fn: Callable, learner: bool, **expect: Any) -> Callable:
+    """Return ``fn`` itself (rlcore's reference) or, for a learner's, a wrapper that names it on errors.
+
+    expect: ``expect_tensor``'s checks (shape, scalar, requires_grad); ``shape`` may be a
+    function of the call's arguments.
+    """
+    if not learner:
+        return fn
+
+    def call(*args: Any) -> Any:
+        out = plumbing.call_learner(name, fn, *args)
+        shape = expect.get("shape")
+        checks = dict(expect, shape=shape(*args) if callable(shape) else shape)
+        return plumbing.expect_tensor(name, out, plumbing.describe_call(name, args), **checks)
+
+    return call
 
 
 def finite_or_raise(loss: Tensor, parts: dict[str, Tensor], learner: list[str]) -> None:

@@ -214,12 +214,13 @@ def _broadcast_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
 # ---------------------------------------------------------------- config
 def check_fields(config: Any, *, positive_ints: Iterable[str] = (), nonneg_ints: Iterable[str] = (),
                  unit: Iterable[str] = (), positive: Iterable[str] = (),
-                 optional_positive: Iterable[str] = (), sizes: Iterable[str] = ()) -> None:
+                 optional_positive: Iterable[str] = (), sizes: Iterable[str] = (),
+                 nonneg: Iterable[str] = (), bools: Iterable[str] = ()) -> None:
     """Raise ValueError naming ``Config.field`` and its allowed range for the first bad field.
 
     positive_ints: integers >= 1; nonneg_ints: integers >= 0; unit: numbers in [0, 1];
     positive: finite numbers > 0; optional_positive: None or a number > 0; sizes: tuples
-    of positive ints (hidden layer widths).
+    of positive ints (hidden layer widths); nonneg: finite numbers >= 0; bools: True or False.
     """
     def value(name: str) -> Any:
         return getattr(config, name)
@@ -247,6 +248,13 @@ def check_fields(config: Any, *, positive_ints: Iterable[str] = (), nonneg_ints:
         v = value(name)
         if v is not None and not (is_real(v) and float(v) > 0):
             raise ValueError(f"{kind}.{name} must be None or a number > 0, got {v!r}")
+    for name in nonneg:
+        if not (is_real(value(name)) and float(value(name)) >= 0):
+            raise ValueError(f"{kind}.{name} must be a number >= 0, got {value(name)!r}")
+    for name in bools:
+        if not isinstance(value(name), bool):
+            raise ValueError(  # noqa: TRY004 - every Config error is a ValueError naming the field
+                f"{kind}.{name} must be True or False, got {value(name)!r}")
     for name in sizes:
         v = value(name)
         if isinstance(v, (str, bytes)) or not isinstance(v, Iterable) or not (
@@ -298,6 +306,40 @@ def make_vec_env(env_id: str, n_envs: int, actions: str = "discrete",
 
 
 # ---------------------------------------------------------------- evaluation and the record
+def prepare(config: Any, cls: type, given: dict[str, Any], references: Any,
+            check_functions: bool) -> tuple[dict[str, Any], list[str]]:
+    """Validate a trainer's ``config`` (a ``cls``) and the learner's functions ``given``.
+
+    references: the module holding rlcore's implementation of each name (used where the
+    learner gave None). Returns (every part by name, the names the learner gave).
+    Raises TypeError for a config of another class, ValueError naming the bad field,
+    LearnerFunctionError for a given function that fails its visible check.
+    """
+    if not isinstance(config, cls):
+        raise TypeError(f"config must be an {cls.__module__}.{cls.__name__}, got {type(config).__name__}")
+    config.validate()
+    parts = learner_functions(given, {name: getattr(references, name) for name in given},
+                              check=check_functions)
+    return parts, [name for name, fn in given.items() if fn is not None]
+
+
+def close_all(envs: Any, live: Any) -> None:
+    """Close the training envs and the live display (``None``: none), however training ended."""
+    envs.close()
+    if live is not None:
+        live.close()
+
+
+def stop_now(result: Any, stop: bool, config: Any, env_steps: int, seconds: float) -> bool:
+    """Return True when training ends here: ``stop`` asked for it, or a budget is spent.
+
+    A spent budget is recorded in ``result.stopped_by`` ("max_env_steps" or "max_seconds").
+    """
+    if not stop and (spent := budget_spent(config, env_steps, seconds)):
+        result.stopped_by, stop = spent, True
+    return stop
+
+
 def budget_spent(config: Any, env_steps: int, seconds: float) -> str | None:
     """Why a run stops for its budget: ``"max_env_steps"`` once ``env_steps >=
     config.max_env_steps``, ``"max_seconds"`` once the training clock reaches

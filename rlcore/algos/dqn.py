@@ -59,17 +59,8 @@ from torch import nn
 from .. import dqn_parts
 from .._format import brief
 from ..nets import mlp
-from ._plumbing import (
-    Curve,
-    LearnerFunctionError,
-    TrainClock,
-    budget_spent,
-    call_learner,
-    check_fields,
-    learner_functions,
-    make_vec_env,
-    progress_display,
-)
+from . import _plumbing as plumbing
+from ._plumbing import Curve, LearnerFunctionError, TrainClock, budget_spent, progress_display
 from ._population import PopulationResult
 from .common import config_html, evaluate, greedy_actions, seed_everything, set_threads
 
@@ -125,16 +116,16 @@ class Config:
 
     def validate(self) -> None:
         """Return None; raise ValueError naming the first bad field and its allowed range."""
-        check_fields(self, positive_ints=("n_envs", "max_env_steps", "eval_every", "eval_episodes",
-                                          "buffer_size", "batch_size", "train_freq", "gradient_steps",
-                                          "target_update_every", "eps_duration", "lr_decay_steps",
-                                          "n_step", "patience_steps"),
-                     nonneg_ints=("learning_starts", "evals_after_solve"),
-                     unit=("gamma", "tau", "eps_start", "eps_end", "polyak_average"),
-                     positive=("lr", "lr_end", "reward_scale"),
-                     optional_positive=("max_seconds", "max_grad_norm"), sizes=("hidden_sizes",))
+        plumbing.check_fields(self, positive_ints=("n_envs", "max_env_steps", "eval_every", "eval_episodes",
+                                                   "buffer_size", "batch_size", "train_freq", "gradient_steps",
+                                                   "target_update_every", "eps_duration", "lr_decay_steps",
+                                                   "n_step", "patience_steps"),
+                              nonneg_ints=("learning_starts", "evals_after_solve"),
+                              unit=("gamma", "tau", "eps_start", "eps_end", "polyak_average"),
+                              positive=("lr", "lr_end", "reward_scale"),
+                              optional_positive=("max_seconds", "max_grad_norm"), sizes=("hidden_sizes",))
         if self.threads is not None:
-            check_fields(self, positive_ints=("threads",))
+            plumbing.check_fields(self, positive_ints=("threads",))
         if self.batch_size > self.buffer_size:
             raise ValueError(f"Config.batch_size ({self.batch_size}) must not exceed "
                              f"Config.buffer_size ({self.buffer_size})")
@@ -177,13 +168,13 @@ def _check_parts(parts: dict[str, Any], obs_shape: tuple[int, ...], n_actions: i
     """Run every exercise function once on a tiny batch; raise LearnerFunctionError on a bad shape."""
     n, batch = 3, 5
     rng = np.random.default_rng(seed)
-    buffer = call_learner("ReplayBuffer", parts["ReplayBuffer"], 16, obs_shape, seed=seed)
+    buffer = plumbing.call_learner("ReplayBuffer", parts["ReplayBuffer"], 16, obs_shape, seed=seed)
     obs = rng.normal(size=(n, *obs_shape)).astype(np.float32)
     actions = rng.integers(0, n_actions, size=n)
-    call_learner("ReplayBuffer.add", buffer.add, obs, actions, np.ones(n, np.float32),
-                  obs + 1, np.array([False, True, False]))
+    plumbing.call_learner("ReplayBuffer.add", buffer.add, obs, actions, np.ones(n, np.float32),
+                           obs + 1, np.array([False, True, False]))
     _expect(len(buffer) == n, "ReplayBuffer", f"has len() {len(buffer)} after adding {n} transitions")
-    sample = call_learner("ReplayBuffer.sample", buffer.sample, batch)
+    sample = plumbing.call_learner("ReplayBuffer.sample", buffer.sample, batch)
     expected = {"obs": (batch, *obs_shape), "actions": (batch,), "rewards": (batch,),
                 "next_obs": (batch, *obs_shape), "dones": (batch,)}
     for fname, shape in expected.items():
@@ -192,21 +183,21 @@ def _check_parts(parts: dict[str, Any], obs_shape: tuple[int, ...], n_actions: i
                 f"must return an object with a Tensor field .{fname}, got {brief(value)}")
         _expect(tuple(value.shape) == shape, "ReplayBuffer.sample",
                 f"returned .{fname} of shape {tuple(value.shape)}, expected {shape} for sample({batch})")
-    eps = call_learner("linear_schedule", parts["linear_schedule"], 1.0, 0.0, 10, 5)
+    eps = plumbing.call_learner("linear_schedule", parts["linear_schedule"], 1.0, 0.0, 10, 5)
     _expect(np.ndim(eps) == 0 and abs(float(eps) - 0.5) < 1e-6, "linear_schedule",
             f"returned {eps!r} for linear_schedule(1.0, 0.0, 10, 5), expected 0.5")
     q = torch.randn(n, n_actions)
-    acts = call_learner("epsilon_greedy", parts["epsilon_greedy"], q, 0.0, rng)
+    acts = plumbing.call_learner("epsilon_greedy", parts["epsilon_greedy"], q, 0.0, rng)
     _expect(np.shape(acts) == (n,), "epsilon_greedy",
             f"returned shape {np.shape(acts)} for q_values of shape {(n, n_actions)}, expected ({n},)")
     _expect(np.array_equal(np.asarray(acts), q.argmax(1).numpy()), "epsilon_greedy",
             "with epsilon=0 must return argmax_a Q(s, a) of every row")
-    y = call_learner("dqn_targets", parts["dqn_targets"], sample.rewards, torch.randn(batch, n_actions),
-                      sample.dones, 0.9)
+    y = plumbing.call_learner("dqn_targets", parts["dqn_targets"], sample.rewards, torch.randn(batch, n_actions),
+                               sample.dones, 0.9)
     _expect(isinstance(y, torch.Tensor) and tuple(y.shape) == (batch,), "dqn_targets",
             f"returned {brief(y)}, expected a Tensor of shape ({batch},)")
     qs = torch.randn(batch, n_actions, requires_grad=True)
-    loss = call_learner("dqn_loss", parts["dqn_loss"], qs, sample.actions, y)
+    loss = plumbing.call_learner("dqn_loss", parts["dqn_loss"], qs, sample.actions, y)
     _expect(isinstance(loss, torch.Tensor) and loss.ndim == 0 and loss.requires_grad, "dqn_loss",
             f"returned {brief(loss)}, expected a scalar Tensor with a gradient")
     net = q_network(int(np.prod(obs_shape)), n_actions, (4,))
@@ -214,7 +205,7 @@ def _check_parts(parts: dict[str, Any], obs_shape: tuple[int, ...], n_actions: i
     with torch.no_grad():
         for p in net.parameters():
             p.add_(1.0)
-    call_learner("update_target", parts["update_target"], target, net, tau=1.0)
+    plumbing.call_learner("update_target", parts["update_target"], target, net, tau=1.0)
     _expect(all(torch.equal(a, b) for a, b in zip(target.parameters(), net.parameters())),
             "update_target", "with tau=1.0 must copy the online parameters into the target")
 
@@ -264,18 +255,11 @@ class NStepWindow:
         return out
 
 
-def train(
-    config: Config,
-    callback: Callable[[dict], bool | None] | None = None,
-    progress: bool = True,
-    ReplayBuffer: Any = None,
-    linear_schedule: Callable | None = None,
-    epsilon_greedy: Callable | None = None,
-    dqn_targets: Callable | None = None,
-    dqn_loss: Callable | None = None,
-    update_target: Callable | None = None,
-    check_functions: bool = True,
-) -> Result:
+def train(config: Config, callback: Callable[[dict], bool | None] | None = None,
+          progress: bool = True, ReplayBuffer: Any = None, linear_schedule: Callable | None = None,
+          epsilon_greedy: Callable | None = None, dqn_targets: Callable | None = None,
+          dqn_loss: Callable | None = None, update_target: Callable | None = None,
+          check_functions: bool = True) -> Result:
     """Return a ``Result`` after training a DQN agent with ``config``.
 
     callback(info) runs after every evaluation with info keys ``env_steps``,
@@ -288,21 +272,16 @@ def train(
     exercise function fails (naming the function and the call), NotLearning (a
     LearnerFunctionError) when no evaluation improved within ``patience_steps``.
     """
-    if not isinstance(config, Config):
-        raise TypeError(f"config must be an rlcore.algos.dqn.Config, got {type(config).__name__}")
-    config.validate()
     cfg = config
     given = dict(ReplayBuffer=ReplayBuffer, linear_schedule=linear_schedule,
                  epsilon_greedy=epsilon_greedy, dqn_targets=dqn_targets, dqn_loss=dqn_loss,
                  update_target=update_target)
-    parts = learner_functions(given, {name: getattr(dqn_parts, name) for name in given},
-                              check=check_functions)
-    learner = [name for name, fn in given.items() if fn is not None]
+    parts, learner = plumbing.prepare(config, Config, given, dqn_parts, check_functions)
     set_threads(cfg.threads)
     rng = seed_everything(cfg.seed)
 
     # --- environments, networks, optimizer, buffer ---------------------------------------
-    envs = make_vec_env(cfg.env_id, cfg.n_envs, actions="discrete")
+    envs = plumbing.make_vec_env(cfg.env_id, cfg.n_envs, actions="discrete")
     obs_shape = envs.single_observation_space.shape
     n_actions = int(envs.single_action_space.n)
     _check_parts(parts, obs_shape, n_actions, cfg.seed)
@@ -311,7 +290,7 @@ def train(
     for p in target_net.parameters():
         p.requires_grad_(False)
     optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
-    buffer = call_learner("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=cfg.seed)
+    buffer = plumbing.call_learner("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=cfg.seed)
     agent_net = copy.deepcopy(q_net)  # the running average of q_net: the agent we keep
     for p in agent_net.parameters():
         p.requires_grad_(False)
@@ -328,16 +307,16 @@ def train(
     try:
         while True:
             # --- act epsilon-greedily in every env at once and store real transitions ---
-            epsilon = call_learner("linear_schedule", parts["linear_schedule"],
-                                    cfg.eps_start, cfg.eps_end, cfg.eps_duration, env_steps)
+            epsilon = plumbing.call_learner("linear_schedule", parts["linear_schedule"],
+                                             cfg.eps_start, cfg.eps_end, cfg.eps_duration, env_steps)
             with torch.no_grad():
                 q_values = q_net(torch.as_tensor(obs, dtype=torch.float32))
-            actions = call_learner("epsilon_greedy", parts["epsilon_greedy"], q_values, epsilon, rng)
+            actions = plumbing.call_learner("epsilon_greedy", parts["epsilon_greedy"], q_values, epsilon, rng)
             next_obs, rewards, terminated, truncated, _ = envs.step(np.asarray(actions))
             real = ~was_done
             for transitions in window.push(real, obs, np.asarray(actions), rewards * cfg.reward_scale,
                                            next_obs, terminated, truncated):
-                call_learner("ReplayBuffer.add", buffer.add, *transitions)
+                plumbing.call_learner("ReplayBuffer.add", buffer.add, *transitions)
             was_done = terminated | truncated
             obs = next_obs
             env_steps += cfg.n_envs
@@ -349,14 +328,14 @@ def train(
                 for group in optimizer.param_groups:
                     group["lr"] = cfg.lr + (cfg.lr_end - cfg.lr) * frac
                 for _ in range(cfg.gradient_steps):
-                    batch = call_learner("ReplayBuffer.sample", buffer.sample, cfg.batch_size)
+                    batch = plumbing.call_learner("ReplayBuffer.sample", buffer.sample, cfg.batch_size)
                     with torch.no_grad():
                         next_q_target = target_net(batch.next_obs)
-                    targets = call_learner("dqn_targets", parts["dqn_targets"], batch.rewards,
-                                            next_q_target, batch.dones, cfg.gamma ** cfg.n_step)
+                    targets = plumbing.call_learner("dqn_targets", parts["dqn_targets"], batch.rewards,
+                                                     next_q_target, batch.dones, cfg.gamma ** cfg.n_step)
                     q_all = q_net(batch.obs)
-                    loss = call_learner("dqn_loss", parts["dqn_loss"], q_all,
-                                         batch.actions, targets)
+                    loss = plumbing.call_learner("dqn_loss", parts["dqn_loss"], q_all,
+                                                  batch.actions, targets)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if cfg.max_grad_norm is not None:
@@ -364,14 +343,14 @@ def train(
                     optimizer.step()
                     n_updates += 1
                     if n_updates % cfg.target_update_every == 0:
-                        call_learner("update_target", parts["update_target"], target_net, q_net,
-                                      tau=cfg.tau)
+                        plumbing.call_learner("update_target", parts["update_target"], target_net, q_net,
+                                               tau=cfg.tau)
                     loss_sum += loss.item()
                     q_sum += float(q_all.detach().max(dim=1).values.mean())
                     loss_count += 1
                 # the agent we keep: theta_avg <- rate theta + (1 - rate) theta_avg
-                call_learner("update_target", parts["update_target"], agent_net, q_net,
-                              tau=cfg.polyak_average)
+                plumbing.call_learner("update_target", parts["update_target"], agent_net, q_net,
+                                       tau=cfg.polyak_average)
 
             # --- evaluate the greedy policy (not counted as training time) ---------------
             if env_steps >= next_eval:
@@ -393,9 +372,7 @@ def train(
                 result.stopped_by = spent
                 break
     finally:
-        envs.close()
-        if live is not None:
-            live.close()
+        plumbing.close_all(envs, live)
     return result
 
 
@@ -412,20 +389,13 @@ def _clip_per_seed(params: list[torch.Tensor], max_norm: float) -> None:
         g.mul_(scale.reshape(-1, *([1] * (g.ndim - 1))))
 
 
-def train_population(
-    config: Config,
-    seeds: Any = (0,),
-    callback: Callable[[dict], bool | None] | None = None,
-    progress: bool = True,
-    ReplayBuffer: Any = None,
-    linear_schedule: Callable | None = None,
-    epsilon_greedy: Callable | None = None,
-    dqn_targets: Callable | None = None,
-    dqn_loss: Callable | None = None,
-    update_target: Callable | None = None,
-    check_functions: bool = True,
-    max_memory_bytes: float | None = None,
-) -> PopulationResult:
+def train_population(config: Config, seeds: Any = (0,),
+                     callback: Callable[[dict], bool | None] | None = None, progress: bool = True,
+                     ReplayBuffer: Any = None, linear_schedule: Callable | None = None,
+                     epsilon_greedy: Callable | None = None, dqn_targets: Callable | None = None,
+                     dqn_loss: Callable | None = None, update_target: Callable | None = None,
+                     check_functions: bool = True,
+                     max_memory_bytes: float | None = None) -> PopulationResult:
     """Return a ``PopulationResult``: S = len(seeds) independent DQN runs of ``train``, trained at once.
 
     Seed s's Q_theta_s starts from the weights ``train(seed=s)`` starts from. The S online,
@@ -458,18 +428,15 @@ def train_population(
     if not isinstance(config, Config):
         raise TypeError(f"config must be an rlcore.algos.dqn.Config, got {type(config).__name__}")
     seeds = check_seeds(seeds)
-    config.validate()
     cfg = config
     S, N = len(seeds), cfg.n_envs
-    given = dict(ReplayBuffer=ReplayBuffer, linear_schedule=linear_schedule,
-                 epsilon_greedy=epsilon_greedy, dqn_targets=dqn_targets, dqn_loss=dqn_loss,
-                 update_target=update_target)
-    parts = learner_functions(given, {name: getattr(dqn_parts, name) for name in given},
-                              check=check_functions)
-    learner = [name for name, fn in given.items() if fn is not None]
+    parts, learner = plumbing.prepare(
+        config, Config, dict(ReplayBuffer=ReplayBuffer, linear_schedule=linear_schedule,
+                             epsilon_greedy=epsilon_greedy, dqn_targets=dqn_targets,
+                             dqn_loss=dqn_loss, update_target=update_target), dqn_parts, check_functions)
     set_threads(cfg.threads)
 
-    envs = make_vec_env(cfg.env_id, S * N, actions="discrete")
+    envs = plumbing.make_vec_env(cfg.env_id, S * N, actions="discrete")
     obs_shape = envs.single_observation_space.shape
     obs_dim = int(np.prod(obs_shape))
     n_actions = int(envs.single_action_space.n)
@@ -495,8 +462,8 @@ def train_population(
     for p in [*target_net.parameters(), *agent_net.parameters()]:
         p.requires_grad_(False)
     optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)
-    buffers = [call_learner("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=s)
-               for s in seeds]
+    buffers = [plumbing.call_learner("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=s)
+                        for s in seeds]
     rng = np.random.default_rng(population_env_seed(seeds))
     results = [Result(config=dataclasses.replace(cfg, seed=s), q_net=nets[i], online_net=nets[i])
                for i, s in enumerate(seeds)]
@@ -513,12 +480,12 @@ def train_population(
     stopped_by = ""
     try:
         while active.any():
-            epsilon = call_learner("linear_schedule", parts["linear_schedule"],
-                                   cfg.eps_start, cfg.eps_end, cfg.eps_duration, env_steps)
+            epsilon = plumbing.call_learner("linear_schedule", parts["linear_schedule"],
+                                            cfg.eps_start, cfg.eps_end, cfg.eps_duration, env_steps)
             with torch.no_grad():
                 q_values = q_net(torch.as_tensor(obs, dtype=torch.float32).reshape(S, N, obs_dim))
-            actions = call_learner("epsilon_greedy", parts["epsilon_greedy"],
-                                   q_values.reshape(S * N, n_actions), epsilon, rng)
+            actions = plumbing.call_learner("epsilon_greedy", parts["epsilon_greedy"],
+                                            q_values.reshape(S * N, n_actions), epsilon, rng)
             next_obs, rewards, terminated, truncated, _ = envs.step(np.asarray(actions))
             for *transitions, env_index in window.push(
                     ~was_done, obs, np.asarray(actions), rewards * cfg.reward_scale, next_obs,
@@ -526,7 +493,7 @@ def train_population(
                 member = env_index // N
                 for i in np.unique(member):
                     rows = member == i
-                    call_learner("ReplayBuffer.add", buffers[i].add, *(t[rows] for t in transitions))
+                    plumbing.call_learner("ReplayBuffer.add", buffers[i].add, *(t[rows] for t in transitions))
             was_done = terminated | truncated
             obs = next_obs
             env_steps += N  # env steps of each seed
@@ -538,18 +505,18 @@ def train_population(
                     group["lr"] = cfg.lr + (cfg.lr_end - cfg.lr) * frac
                 B = cfg.batch_size
                 for _ in range(cfg.gradient_steps):
-                    samples = [call_learner("ReplayBuffer.sample", b.sample, B) for b in buffers]
+                    samples = [plumbing.call_learner("ReplayBuffer.sample", b.sample, B) for b in buffers]
                     batch = {f: torch.stack([getattr(x, f) for x in samples])
                              for f in ("obs", "actions", "rewards", "next_obs", "dones")}
                     with torch.no_grad():
                         next_q_target = target_net(batch["next_obs"].reshape(S, B, obs_dim))
-                    targets = call_learner(
-                        "dqn_targets", parts["dqn_targets"], batch["rewards"].reshape(S * B),
-                        next_q_target.reshape(S * B, n_actions), batch["dones"].reshape(S * B),
-                        cfg.gamma ** cfg.n_step)
+                    targets = plumbing.call_learner(
+                                 "dqn_targets", parts["dqn_targets"], batch["rewards"].reshape(S * B),
+                                 next_q_target.reshape(S * B, n_actions), batch["dones"].reshape(S * B),
+                                 cfg.gamma ** cfg.n_step)
                     q_all = q_net(batch["obs"].reshape(S, B, obs_dim)).reshape(S * B, n_actions)
                     acts = batch["actions"].reshape(S * B)
-                    loss = call_learner("dqn_loss", parts["dqn_loss"], q_all, acts, targets) * S
+                    loss = plumbing.call_learner("dqn_loss", parts["dqn_loss"], q_all, acts, targets) * S
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if cfg.max_grad_norm is not None:
@@ -557,15 +524,15 @@ def train_population(
                     optimizer.step()
                     n_updates += 1
                     if n_updates % cfg.target_update_every == 0:
-                        call_learner("update_target", parts["update_target"], target_net, q_net,
-                                     tau=cfg.tau)
+                        plumbing.call_learner("update_target", parts["update_target"], target_net, q_net,
+                                              tau=cfg.tau)
                     with torch.no_grad():  # per-seed diagnostics: the TD error and max_a Q
                         q_sa = q_all.detach().gather(1, acts.long().unsqueeze(1)).reshape(S, B)
                         loss_sum += ((q_sa - targets.detach().reshape(S, B)) ** 2).mean(1).numpy()
                         q_sum += q_all.detach().max(1).values.reshape(S, B).mean(1).numpy()
                     loss_count += 1
-                call_learner("update_target", parts["update_target"], agent_net, q_net,
-                             tau=cfg.polyak_average)
+                plumbing.call_learner("update_target", parts["update_target"], agent_net, q_net,
+                                      tau=cfg.polyak_average)
 
             if env_steps >= next_eval:
                 next_eval += cfg.eval_every
@@ -605,8 +572,6 @@ def train_population(
                 if spent == "max_seconds":
                     stopped_by = spent
     finally:
-        envs.close()
-        if live is not None:
-            live.close()
+        plumbing.close_all(envs, live)
     return PopulationResult(seeds=seeds, results=results, wall_seconds=clock.seconds, config=cfg,
                             stopped_by=stopped_by or "all seeds stopped")

@@ -41,20 +41,8 @@ from torch import nn
 from .. import pg_math
 from .. import returns as ref_returns
 from ..nets import mlp
-from ._plumbing import (
-    Curve,
-    LearnerFunctionError,
-    TrainClock,
-    budget_spent,
-    call_learner,
-    check_fields,
-    describe_call,
-    expect_array,
-    expect_tensor,
-    learner_functions,
-    make_vec_env,
-    progress_display,
-)
+from . import _plumbing as plumbing
+from ._plumbing import Curve, LearnerFunctionError, TrainClock, progress_display
 from ._population import PopulationResult
 from .common import config_html, evaluate, greedy_actions, seed_everything, set_threads
 
@@ -135,12 +123,12 @@ def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torc
 # ---------------------------------------------------------------------------------------
 
 def _check_config(c: Config) -> None:
-    check_fields(c, positive_ints=("n_envs", "steps_per_env", "max_env_steps", "eval_every",
-                                   "eval_episodes", "patience_steps"),
-                 unit=("gamma",), positive=("lr",), optional_positive=("max_seconds",),
-                 sizes=("hidden_sizes",))
+    plumbing.check_fields(c, positive_ints=("n_envs", "steps_per_env", "max_env_steps", "eval_every",
+                                            "eval_episodes", "patience_steps"),
+                          unit=("gamma",), positive=("lr",), optional_positive=("max_seconds",),
+                          sizes=("hidden_sizes",))
     if c.threads is not None:
-        check_fields(c, positive_ints=("threads",))
+        plumbing.check_fields(c, positive_ints=("threads",))
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,18 +153,83 @@ def _whole_return_weights(rtg: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
+# One batch: T steps in every env, and the learner's functions applied to it.
+# ---------------------------------------------------------------------------------------
+
+class _Batch:
+    """The last T steps of n vector envs: what one policy-gradient update learns from.
+
+    obs (T, n, obs_dim), actions (T, n), rewards and dones (T, n); valid[t, j] is False
+    for env j's reset step (Gymnasium 1.x auto-resets on the step after ``done``: its
+    reward is 0 and its action ignored, so it is masked out of the loss).
+    """
+
+    def __init__(self, envs: Any, T: int, n: int, obs_dim: int, seed: int) -> None:
+        self.envs = envs
+        self.obs = torch.zeros(T, n, obs_dim)
+        self.actions = torch.zeros(T, n, dtype=torch.long)
+        self.rewards = np.zeros((T, n))
+        self.dones = np.zeros((T, n), dtype=bool)
+        self.valid = np.zeros((T, n), dtype=bool)
+        self.last_obs, _ = envs.reset(seed=seed)
+        self.prev_done = np.zeros(n, dtype=bool)  # True: this env's next step is a reset step
+        self.episode_return = np.zeros(n)
+
+    def collect(self, act: Callable[[torch.Tensor], torch.Tensor]) -> list[tuple[int, float]]:
+        """Step every env T times with a_t = act(s_t), (n, obs_dim) -> (n,), a_t ~ pi_theta(.|s_t).
+
+        Returns (env index, R(tau)) for every episode that ended, in order.
+        """
+        finished = []
+        with torch.no_grad():
+            for t in range(self.obs.shape[0]):
+                obs_t = torch.from_numpy(np.asarray(self.last_obs, dtype=np.float32))
+                actions = act(obs_t)
+                self.obs[t] = obs_t
+                self.actions[t] = actions
+                self.valid[t] = ~self.prev_done
+                self.last_obs, rewards, terminated, truncated, _ = self.envs.step(actions.numpy())
+                self.prev_done = terminated | truncated
+                self.rewards[t] = rewards
+                self.dones[t] = self.prev_done
+                self.episode_return += rewards
+                if self.prev_done.any():
+                    finished += [(int(j), float(self.episode_return[j]))
+                                 for j in np.flatnonzero(self.prev_done)]
+                    self.episode_return[self.prev_done] = 0.0
+        return finished
+
+
+def _weights(fns: dict[str, Callable], b: _Batch, c: Config, when: str) -> np.ndarray:
+    """Phi_t for every step of the batch (T, n): reward-to-go R_hat_t, or R(tau) of its episode."""
+    args = (b.rewards.copy(), b.dones.copy(), float(c.gamma))
+    rtg = plumbing.expect_array("batch_reward_to_go",
+                                plumbing.call_learner("batch_reward_to_go", fns["batch_reward_to_go"], *args, when=when),
+                                f"{plumbing.describe_call('batch_reward_to_go', args)} {when}", b.rewards.shape)
+    return rtg if c.use_reward_to_go else _whole_return_weights(rtg, b.valid)
+
+
+def _normalized(fns: dict[str, Callable], weights: torch.Tensor, when: str) -> torch.Tensor:
+    """The learner's ``normalize(weights)``, checked, as float32."""
+    out = plumbing.call_learner("normalize", fns["normalize"], weights, when=when)
+    return torch.from_numpy(plumbing.expect_array("normalize", out, f"{plumbing.describe_call('normalize', (weights,))} {when}",
+                                                           tuple(weights.shape)).astype(np.float32))
+
+
+def _loss(fns: dict[str, Callable], logp: torch.Tensor, weights: torch.Tensor, when: str) -> torch.Tensor:
+    """The learner's ``pg_loss(logp, weights)``: a scalar that carries the gradient."""
+    return plumbing.expect_tensor("pg_loss", plumbing.call_learner("pg_loss", fns["pg_loss"], logp, weights, when=when),
+                                           f"{plumbing.describe_call('pg_loss', (logp, weights))} {when}",
+                                           scalar=True, requires_grad=True)
+
+
+# ---------------------------------------------------------------------------------------
 # Training.
 # ---------------------------------------------------------------------------------------
 
-def train(
-    config: Config | None = None,
-    callback: Callable[[dict], Any] | None = None,
-    progress: bool = True,
-    pg_loss: Callable | None = None,
-    normalize: Callable | None = None,
-    batch_reward_to_go: Callable | None = None,
-    check_functions: bool = True,
-) -> Result:
+def train(config: Config | None = None, callback: Callable[[dict], Any] | None = None,
+          progress: bool = True, pg_loss: Callable | None = None, normalize: Callable | None = None,
+          batch_reward_to_go: Callable | None = None, check_functions: bool = True) -> Result:
     """Return a ``Result`` after training a policy by the vanilla policy gradient.
 
     config: hyperparameters (default ``Config()``: CartPole-v1). callback(info) runs after
@@ -196,12 +249,12 @@ def train(
     c = config if config is not None else Config()
     _check_config(c)
     given = dict(pg_loss=pg_loss, normalize=normalize, batch_reward_to_go=batch_reward_to_go)
-    fns = learner_functions(given, dict(pg_loss=pg_math.pg_loss, normalize=pg_math.normalize,
-                                        batch_reward_to_go=ref_returns.batch_reward_to_go),
-                            check=check_functions)
+    fns = plumbing.learner_functions(given, dict(pg_loss=pg_math.pg_loss, normalize=pg_math.normalize,
+                                                 batch_reward_to_go=ref_returns.batch_reward_to_go),
+                                     check=check_functions)
     learner = [name for name, fn in given.items() if fn is not None]
 
-    envs = make_vec_env(c.env_id, c.n_envs, actions="discrete")
+    envs = plumbing.make_vec_env(c.env_id, c.n_envs, actions="discrete")
     set_threads(c.threads)
     seed_everything(c.seed)
     generator = torch.Generator().manual_seed(c.seed)
@@ -212,14 +265,7 @@ def train(
     live = progress_display(progress, c.target_return, f"Policy gradient on {c.env_id}")
 
     T, N = c.steps_per_env, c.n_envs
-    batch_obs = torch.zeros(T, N, obs_dim)
-    batch_actions = torch.zeros(T, N, dtype=torch.long)
-    batch_rewards = np.zeros((T, N))
-    batch_dones = np.zeros((T, N), dtype=bool)
-    batch_valid = np.zeros((T, N), dtype=bool)
-    obs, _ = envs.reset(seed=c.seed)
-    prev_done = np.zeros(N, dtype=bool)  # True: this env's next step is a reset step
-    episode_return = np.zeros(N)
+    batch = _Batch(envs, T, N, obs_dim, c.seed)
     finished_returns: list[float] = []
     env_steps, update = 0, 0
     loss_sum, loss_count = 0.0, 0  # pseudo-loss of the updates since the last evaluation
@@ -229,53 +275,29 @@ def train(
     try:
         while True:
             # 1. Collect T steps in N envs with the stochastic policy a_t ~ pi_theta(.|s_t).
-            with torch.no_grad():
-                for t in range(T):
-                    obs_t = torch.from_numpy(np.asarray(obs, dtype=np.float32))
-                    actions = sample_categorical(policy(obs_t), generator)
-                    batch_obs[t] = obs_t
-                    batch_actions[t] = actions
-                    batch_valid[t] = ~prev_done
-                    obs, rewards, terminated, truncated, _ = envs.step(actions.numpy())
-                    prev_done = terminated | truncated
-                    batch_rewards[t] = rewards
-                    batch_dones[t] = prev_done
-                    episode_return += rewards
-                    if prev_done.any():
-                        finished_returns.extend(episode_return[prev_done].tolist())
-                        episode_return[prev_done] = 0.0
-
-            if not batch_valid.any():  # only reset steps (possible with steps_per_env=1)
+            finished = batch.collect(lambda o: sample_categorical(policy(o), generator))
+            finished_returns += [ret for _, ret in finished]
+            if not batch.valid.any():  # only reset steps (possible with steps_per_env=1)
                 continue
             # 2. Weights Phi_t: reward-to-go (or R(tau)), only on real transitions.
             when = f"during training (update {update + 1})"
-            args = (batch_rewards.copy(), batch_dones.copy(), float(c.gamma))
-            rtg = expect_array("batch_reward_to_go",
-                               call_learner("batch_reward_to_go", fns["batch_reward_to_go"], *args,
-                                            when=when),
-                               f"{describe_call('batch_reward_to_go', args)} {when}", (T, N))
-            phi = rtg if c.use_reward_to_go else _whole_return_weights(rtg, batch_valid)
-            mask = torch.from_numpy(batch_valid.reshape(-1))
-            weights = torch.from_numpy(phi.reshape(-1)[batch_valid.reshape(-1)].astype(np.float32))
+            phi = _weights(fns, batch, c, when)
+            valid = batch.valid.reshape(-1)
+            mask = torch.from_numpy(valid)
+            weights = torch.from_numpy(phi.reshape(-1)[valid].astype(np.float32))
             if c.normalize_advantages:
-                out = call_learner("normalize", fns["normalize"], weights, when=when)
-                weights = torch.from_numpy(expect_array(
-                    "normalize", out, f"{describe_call('normalize', (weights,))} {when}",
-                    tuple(weights.shape)).astype(np.float32))
+                weights = _normalized(fns, weights, when)
 
             # 3. One gradient step on L = -mean(log pi(a_t|s_t) Phi_t).
-            logits = policy(batch_obs.reshape(T * N, obs_dim)[mask])
+            logits = policy(batch.obs.reshape(T * N, obs_dim)[mask])
             logp = torch.log_softmax(logits, dim=-1).gather(
-                1, batch_actions.reshape(-1)[mask].unsqueeze(1)).squeeze(1)
-            loss = expect_tensor("pg_loss", call_learner("pg_loss", fns["pg_loss"], logp, weights,
-                                                         when=when),
-                                 f"{describe_call('pg_loss', (logp, weights))} {when}",
-                                 scalar=True, requires_grad=True)
+                1, batch.actions.reshape(-1)[mask].unsqueeze(1)).squeeze(1)
+            loss = _loss(fns, logp, weights, when)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             update += 1
-            env_steps += int(batch_valid.sum())
+            env_steps += int(valid.sum())
             loss_sum, loss_count = loss_sum + float(loss.detach()), loss_count + 1
 
             # 4. Evaluate the greedy policy every eval_every env steps (off the clock).
@@ -288,37 +310,26 @@ def train(
                 result.train_return.append(float(np.mean(finished_returns)) if finished_returns
                                            else math.nan)
                 finished_returns.clear()
-                stop = result.record(returns, env_steps, clock.seconds, c.target_return,
-                                     loss_sum / loss_count,
+                mean_loss, loss_sum, loss_count = loss_sum / loss_count, 0.0, 0
+                stop = result.record(returns, env_steps, clock.seconds, c.target_return, mean_loss,
                                      callback, live, stop_on_solve=c.stop_on_solve,
                                      train_return=result.train_return[-1], update=update)
-                loss_sum, loss_count = 0.0, 0
                 result.watch(learner, c.patience_steps, 0.1, c.target_return)
-            if not stop and (spent := budget_spent(c, env_steps, clock.seconds)):
-                result.stopped_by, stop = spent, True
-            if stop:
+            if plumbing.stop_now(result, stop, c, env_steps, clock.seconds):
                 return result
     finally:
-        envs.close()
-        if live is not None:
-            live.close()
+        plumbing.close_all(envs, live)
 
 
 # ---------------------------------------------------------------------------------------
 # Many seeds at once: seeds as a batch dimension.
 # ---------------------------------------------------------------------------------------
 
-def train_population(
-    config: Config | None = None,
-    seeds: Any = (0,),
-    callback: Callable[[dict], Any] | None = None,
-    progress: bool = True,
-    pg_loss: Callable | None = None,
-    normalize: Callable | None = None,
-    batch_reward_to_go: Callable | None = None,
-    check_functions: bool = True,
-    max_memory_bytes: float | None = None,
-) -> PopulationResult:
+def train_population(config: Config | None = None, seeds: Any = (0,),
+                     callback: Callable[[dict], Any] | None = None, progress: bool = True,
+                     pg_loss: Callable | None = None, normalize: Callable | None = None,
+                     batch_reward_to_go: Callable | None = None, check_functions: bool = True,
+                     max_memory_bytes: float | None = None) -> PopulationResult:
     """Return a ``PopulationResult``: S = len(seeds) independent runs of ``train``, trained at once.
 
     Seed s's policy pi_theta_s starts from the weights ``train(seed=s)`` starts from; the S
@@ -351,13 +362,13 @@ def train_population(
     _check_config(c)
     S, T, N = len(seeds), c.steps_per_env, c.n_envs
     given = dict(pg_loss=pg_loss, normalize=normalize, batch_reward_to_go=batch_reward_to_go)
-    fns = learner_functions(given, dict(pg_loss=pg_math.pg_loss, normalize=pg_math.normalize,
-                                        batch_reward_to_go=ref_returns.batch_reward_to_go),
-                            check=check_functions)
+    fns = plumbing.learner_functions(given, dict(pg_loss=pg_math.pg_loss, normalize=pg_math.normalize,
+                                                 batch_reward_to_go=ref_returns.batch_reward_to_go),
+                                     check=check_functions)
     learner = [name for name, fn in given.items() if fn is not None]
     # estimate before allocating: the rollout batch (obs, actions, rewards, dones, valid) and
     # the networks with Adam's two moments and a gradient
-    envs_probe = make_vec_env(c.env_id, 1, actions="discrete")
+    envs_probe = plumbing.make_vec_env(c.env_id, 1, actions="discrete")
     obs_dim = envs_probe.single_observation_space.shape[0]
     n_actions = int(envs_probe.single_action_space.n)
     envs_probe.close()
@@ -367,7 +378,7 @@ def train_population(
     check_memory(need, f"{S} seeds x ({T} x {N} steps of rollout + {n_params:,} weights with "
                        "Adam's state)", limit_bytes=max_memory_bytes)
 
-    envs = make_vec_env(c.env_id, S * N, actions="discrete")
+    envs = plumbing.make_vec_env(c.env_id, S * N, actions="discrete")
     set_threads(c.threads)
     nets = []
     for s in seeds:
@@ -380,14 +391,7 @@ def train_population(
                for i, s in enumerate(seeds)]
     live = progress_display(progress, c.target_return, f"Policy gradient on {c.env_id}, {S} seeds")
 
-    batch_obs = torch.zeros(T, S, N, obs_dim)
-    batch_actions = torch.zeros(T, S, N, dtype=torch.long)
-    batch_rewards = np.zeros((T, S * N))
-    batch_dones = np.zeros((T, S * N), dtype=bool)
-    batch_valid = np.zeros((T, S * N), dtype=bool)
-    obs, _ = envs.reset(seed=population_env_seed(seeds))
-    prev_done = np.zeros(S * N, dtype=bool)
-    episode_return = np.zeros(S * N)
+    batch = _Batch(envs, T, S * N, obs_dim, population_env_seed(seeds))  # env j is seed j // N's
     finished: list[list[float]] = [[] for _ in range(S)]
     env_steps = np.zeros(S, dtype=np.int64)
     next_eval = np.full(S, c.eval_every, dtype=np.int64)
@@ -399,49 +403,23 @@ def train_population(
 
     try:
         while active.any():
-            with torch.no_grad():
-                for t in range(T):
-                    obs_t = torch.from_numpy(np.asarray(obs, dtype=np.float32)).reshape(S, N, obs_dim)
-                    logits = policy(obs_t).reshape(S * N, n_actions)
-                    actions = sample_categorical(logits, generator)
-                    batch_obs[t] = obs_t
-                    batch_actions[t] = actions.reshape(S, N)
-                    batch_valid[t] = ~prev_done
-                    obs, rewards, terminated, truncated, _ = envs.step(actions.numpy())
-                    prev_done = terminated | truncated
-                    batch_rewards[t] = rewards
-                    batch_dones[t] = prev_done
-                    episode_return += rewards
-                    if prev_done.any():
-                        for j in np.flatnonzero(prev_done):
-                            finished[j // N].append(float(episode_return[j]))
-                        episode_return[prev_done] = 0.0
+            for j, ret in batch.collect(lambda o: sample_categorical(
+                    policy(o.reshape(S, N, obs_dim)).reshape(S * N, n_actions), generator)):
+                finished[j // N].append(ret)
             when = f"during training (update {update + 1})"
-            args = (batch_rewards.copy(), batch_dones.copy(), float(c.gamma))
-            rtg = expect_array("batch_reward_to_go",
-                               call_learner("batch_reward_to_go", fns["batch_reward_to_go"], *args,
-                                            when=when),
-                               f"{describe_call('batch_reward_to_go', args)} {when}", (T, S * N))
-            phi = rtg if c.use_reward_to_go else _whole_return_weights(rtg, batch_valid)
-            logits = policy(batch_obs.permute(1, 0, 2, 3).reshape(S, T * N, obs_dim))
+            phi = _weights(fns, batch, c, when)  # (T, S * N): columns are independent
+            logits = policy(batch.obs.reshape(T, S, N, obs_dim).permute(1, 0, 2, 3).reshape(S, T * N, obs_dim))
             logp_all = torch.log_softmax(logits, dim=-1).gather(
-                2, batch_actions.permute(1, 0, 2).reshape(S, T * N, 1)).squeeze(2)  # (S, T*N)
+                2, batch.actions.reshape(T, S, N).permute(1, 0, 2).reshape(S, T * N, 1)).squeeze(2)  # (S, T*N)
             phi_s = phi.reshape(T, S, N).transpose(1, 0, 2).reshape(S, T * N)
-            valid_s = batch_valid.reshape(T, S, N).transpose(1, 0, 2).reshape(S, T * N)
+            valid_s = batch.valid.reshape(T, S, N).transpose(1, 0, 2).reshape(S, T * N)
             total = 0.0
             for i in np.flatnonzero(active & valid_s.any(axis=1)):
                 mask = torch.from_numpy(valid_s[i])
                 weights = torch.from_numpy(phi_s[i][valid_s[i]].astype(np.float32))
                 if c.normalize_advantages:
-                    out = call_learner("normalize", fns["normalize"], weights, when=when)
-                    weights = torch.from_numpy(expect_array(
-                        "normalize", out, f"{describe_call('normalize', (weights,))} {when}",
-                        tuple(weights.shape)).astype(np.float32))
-                logp = logp_all[i][mask]
-                loss = expect_tensor("pg_loss", call_learner("pg_loss", fns["pg_loss"], logp, weights,
-                                                             when=when),
-                                     f"{describe_call('pg_loss', (logp, weights))} {when}",
-                                     scalar=True, requires_grad=True)
+                    weights = _normalized(fns, weights, when)
+                loss = _loss(fns, logp_all[i][mask], weights, when)
                 total = total + loss
                 loss_sum[i] += float(loss.detach())
                 loss_count[i] += 1
@@ -486,8 +464,6 @@ def train_population(
                 active[:] = False
                 stopped_by = "max_seconds"
     finally:
-        envs.close()
-        if live is not None:
-            live.close()
+        plumbing.close_all(envs, live)
     return PopulationResult(seeds=seeds, results=results, wall_seconds=clock.seconds, config=c,
                             stopped_by=stopped_by or "all seeds stopped")

@@ -56,20 +56,8 @@ from torch import nn
 from .. import ac_math
 from ..nets import mlp
 from ..policies import CategoricalPolicy, GaussianPolicy
-from ._plumbing import (
-    Curve,
-    LearnerFunctionError,
-    TrainClock,
-    budget_spent,
-    call_learner,
-    check_fields,
-    describe_call,
-    expect_array,
-    expect_tensor,
-    learner_functions,
-    make_vec_env,
-    progress_display,
-)
+from . import _plumbing as plumbing
+from ._plumbing import Curve, LearnerFunctionError, TrainClock, progress_display
 from .common import config_html, evaluate, seed_everything, set_threads
 from .pg import sample_categorical
 
@@ -124,19 +112,19 @@ class Config:
 
     def validate(self) -> None:
         """Return None; raise ValueError naming the first bad field and its allowed range."""
-        check_fields(self, positive_ints=("n_envs", "steps_per_env", "max_env_steps", "eval_every",
-                                          "eval_episodes", "n_epochs", "n_minibatches",
-                                          "patience_steps"),
-                     unit=("gamma", "gae_lambda"),
-                     positive=("clip_ratio", "lr", "reward_scale"),
-                     optional_positive=("max_seconds", "max_grad_norm", "target_kl"),
-                     sizes=("hidden_sizes",))
+        plumbing.check_fields(self, positive_ints=("n_envs", "steps_per_env", "max_env_steps", "eval_every",
+                                                   "eval_episodes", "n_epochs", "n_minibatches",
+                                                   "patience_steps"),
+                              unit=("gamma", "gae_lambda"),
+                              positive=("clip_ratio", "lr", "reward_scale"),
+                              optional_positive=("max_seconds", "max_grad_norm", "target_kl"),
+                              sizes=("hidden_sizes",))
         for name in ("vf_coef", "ent_coef"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"Config.{name} must be a number >= 0, got {v!r}")
         if self.threads is not None:
-            check_fields(self, positive_ints=("threads",))
+            plumbing.check_fields(self, positive_ints=("threads",))
         if isinstance(self.n_minibatches, int) and isinstance(self.n_envs, int) and isinstance(
                 self.steps_per_env, int) and self.n_minibatches > self.n_envs * self.steps_per_env:
             raise ValueError(f"Config.n_minibatches must be at most n_envs * steps_per_env = "
@@ -297,16 +285,16 @@ def _learner_float(name: str, out: Any, call: str, allow_nan: bool) -> float:
 def _gae(fn: Callable, rewards: np.ndarray, values: np.ndarray, dones: np.ndarray,
          last_values: np.ndarray, gamma: float, lam: float, when: str) -> tuple[np.ndarray, np.ndarray]:
     args = (rewards.copy(), values.copy(), dones.copy(), last_values.copy(), float(gamma), float(lam))
-    call = f"{describe_call('gae_advantages', args)} {when}"
-    out = call_learner("gae_advantages", fn, *args, when=when)
+    call = f"{plumbing.describe_call('gae_advantages', args)} {when}"
+    out = plumbing.call_learner("gae_advantages", fn, *args, when=when)
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         from .._format import brief
 
         raise LearnerFunctionError("gae_advantages", f"returned {brief(out)}, expected a pair "
                                    "(advantages, returns)", call,
                                    "return advantages, returns  (returns = advantages + values).")
-    adv = expect_array("gae_advantages", out[0], call + " (advantages)", rewards.shape)
-    ret = expect_array("gae_advantages", out[1], call + " (returns)", rewards.shape)
+    adv = plumbing.expect_array("gae_advantages", out[0], call + " (advantages)", rewards.shape)
+    ret = plumbing.expect_array("gae_advantages", out[1], call + " (returns)", rewards.shape)
     return adv, ret
 
 
@@ -339,17 +327,11 @@ def _adam(params: Any, lr: float) -> torch.optim.Optimizer:
 # Training.
 # ---------------------------------------------------------------------------------------
 
-def train(
-    config: Config | None = None,
-    callback: Callable[[dict], Any] | None = None,
-    progress: bool = True,
-    gae_advantages: Callable | None = None,
-    ppo_clip_loss: Callable | None = None,
-    categorical_entropy: Callable | None = None,
-    explained_variance: Callable | None = None,
-    approx_kl: Callable | None = None,
-    check_functions: bool = True,
-) -> Result:
+def train(config: Config | None = None, callback: Callable[[dict], Any] | None = None,
+          progress: bool = True, gae_advantages: Callable | None = None,
+          ppo_clip_loss: Callable | None = None, categorical_entropy: Callable | None = None,
+          explained_variance: Callable | None = None, approx_kl: Callable | None = None,
+          check_functions: bool = True) -> Result:
     """Return a ``Result`` after training an actor-critic by PPO-clip (A2C with ``a2c_config()``).
 
     config: hyperparameters (default ``Config()``: PPO on CartPole-v1; ``preset("ppo",
@@ -375,17 +357,17 @@ def train(
     given = dict(gae_advantages=gae_advantages, ppo_clip_loss=ppo_clip_loss,
                  categorical_entropy=categorical_entropy, explained_variance=explained_variance,
                  approx_kl=approx_kl)
-    fns = learner_functions(given, {name: getattr(ac_math, name) for name in given},
-                            check=check_functions)
+    fns = plumbing.learner_functions(given, {name: getattr(ac_math, name) for name in given},
+                                     check=check_functions)
     learner = [name for name, fn in given.items() if fn is not None]
 
     try:
-        envs = make_vec_env(c.env_id, c.n_envs, actions="discrete")
+        envs = plumbing.make_vec_env(c.env_id, c.n_envs, actions="discrete")
         discrete = True
     except ValueError as e:  # not Discrete actions: a Box is the other kind this trainer takes
         if "actions" not in str(e):
             raise
-        envs = make_vec_env(c.env_id, c.n_envs, actions="box")
+        envs = plumbing.make_vec_env(c.env_id, c.n_envs, actions="box")
         discrete = False
     live = None
     set_threads(c.threads)
@@ -473,9 +455,9 @@ def train(
                             c.gamma, c.gae_lambda, when)
             ev_args = (batch_values.reshape(-1)[valid], ret.reshape(-1)[valid])
             diag["explained_variance"] = _learner_float(
-                "explained_variance", call_learner("explained_variance", fns["explained_variance"],
+                "explained_variance", plumbing.call_learner("explained_variance", fns["explained_variance"],
                                                    *ev_args, when=when),
-                f"{describe_call('explained_variance', ev_args)} {when}",
+                f"{plumbing.describe_call('explained_variance', ev_args)} {when}",
                 allow_nan=bool(np.var(ev_args[1]) == 0))
 
             # 3. n_epochs passes of shuffled minibatches over the real transitions.
@@ -509,19 +491,19 @@ def train(
                     if c.normalize_advantages and len(idx) > 1:
                         mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std(correction=0) + 1e-8)
                     clip_args = (logp, b_logp[idx], mb_adv, float(c.clip_ratio))
-                    pi_loss = expect_tensor(
-                        "ppo_clip_loss",
-                        call_learner("ppo_clip_loss", fns["ppo_clip_loss"], *clip_args, when=when),
-                        f"{describe_call('ppo_clip_loss', clip_args)} {when}", scalar=True,
-                        requires_grad=True)
+                    pi_loss = plumbing.expect_tensor(
+                                 "ppo_clip_loss",
+                                 plumbing.call_learner("ppo_clip_loss", fns["ppo_clip_loss"], *clip_args, when=when),
+                                 f"{plumbing.describe_call('ppo_clip_loss', clip_args)} {when}", scalar=True,
+                                 requires_grad=True)
                     v_loss = ((agent.value(x) - b_ret[idx]) ** 2).mean()
                     loss = pi_loss + c.vf_coef * v_loss
                     if discrete and c.ent_coef > 0:
-                        entropy = expect_tensor(
-                            "categorical_entropy", call_learner("categorical_entropy", entropy_fn, out,
-                                                                when=when),
-                            f"{describe_call('categorical_entropy', (out,))} {when}",
-                            shape=(len(idx),), requires_grad=True).mean()
+                        entropy = plumbing.expect_tensor(
+                                     "categorical_entropy", plumbing.call_learner("categorical_entropy", entropy_fn, out,
+                                                                         when=when),
+                                     f"{plumbing.describe_call('categorical_entropy', (out,))} {when}",
+                                     shape=(len(idx),), requires_grad=True).mean()
                         loss = loss - c.ent_coef * entropy
                     elif not discrete and c.ent_coef > 0:
                         loss = loss - c.ent_coef * (agent.actor.log_std + 0.5 * (LOG_2PI + 1)).sum()
@@ -535,8 +517,8 @@ def train(
                         clips.append(float(((log_ratio.exp() - 1.0).abs() > c.clip_ratio).float().mean()))
                     kl_args = (logp.detach(), b_logp[idx])
                     epoch_kls.append(_learner_float(
-                        "approx_kl", call_learner("approx_kl", fns["approx_kl"], *kl_args, when=when),
-                        f"{describe_call('approx_kl', kl_args)} {when}", allow_nan=False))
+                        "approx_kl", plumbing.call_learner("approx_kl", fns["approx_kl"], *kl_args, when=when),
+                        f"{plumbing.describe_call('approx_kl', kl_args)} {when}", allow_nan=False))
                     v_losses.append(float(v_loss.detach()))
                     pi_losses.append(float(pi_loss.detach()))
                     loss_sum, loss_count = loss_sum + float(loss.detach()), loss_count + 1
@@ -547,9 +529,9 @@ def train(
             with torch.no_grad():
                 out = agent.actor(b_obs)
             if discrete:
-                ent = expect_tensor("categorical_entropy", call_learner("categorical_entropy", entropy_fn,
-                                                                        out, when=when),
-                                    f"{describe_call('categorical_entropy', (out,))} {when}", shape=(B,))
+                ent = plumbing.expect_tensor("categorical_entropy", plumbing.call_learner("categorical_entropy", entropy_fn,
+                                                                                          out, when=when),
+                                                      f"{plumbing.describe_call('categorical_entropy', (out,))} {when}", shape=(B,))
                 entropies.append(float(ent.mean()))
             else:
                 entropies.append(float((agent.actor.log_std.detach() + 0.5 * (LOG_2PI + 1)).sum()))
@@ -573,14 +555,10 @@ def train(
                                      train_return=train_return, **diag)
                 loss_sum, loss_count = 0.0, 0
                 result.watch(learner, c.patience_steps, 0.1, c.target_return)
-            if not stop and (spent := budget_spent(c, env_steps, clock.seconds)):
-                result.stopped_by, stop = spent, True
-            if stop:
+            if plumbing.stop_now(result, stop, c, env_steps, clock.seconds):
                 return result
     finally:
-        envs.close()
-        if live is not None:
-            live.close()
+        plumbing.close_all(envs, live)
 
 
 def train_a2c(config: Config | None = None, **kwargs: Any) -> Result:

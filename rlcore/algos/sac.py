@@ -24,7 +24,6 @@ detached: the target has no gradient).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,67 +33,28 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .. import continuous
 from ..nets import mlp
-from ._offpolicy import (
-    TwinCritic,
-    adam,
-    check_actions,
-    finite_or_raise,
-    frozen_copy,
-    polyak_update,
-    run,
-    setup,
-    validate_common,
-)
-from ._plumbing import (
-    Curve,
-    LearnerFunctionError,
-    call_learner,
-    check_fields,
-    learner_functions,
-    progress_display,
-)
+from . import _offpolicy as offpolicy
+from ._offpolicy import OffPolicyConfig, TwinCritic, frozen_copy, guarded, polyak_update
+from ._plumbing import Curve, LearnerFunctionError, check_fields, progress_display
 from .common import config_html
-from .td3 import guarded
 
 __all__ = ["Config", "GaussianActor", "LearnerFunctionError", "Result", "train"]
 
 
 @dataclass
-class Config:
-    """Every hyperparameter of ``train``, with the reason for its default."""
+class Config(OffPolicyConfig):
+    """Every hyperparameter of ``train``, with the reason for its default.
 
-    env_id: str = "Pendulum-v1"  # the course's continuous benchmark (1-d torque in [-2, 2])
-    seed: int = 0  # seeds envs, networks, replay sampling and actions: same seed, same run
-    n_envs: int = 8  # Pendulums stepped together (numpy): one forward pass acts for all
-    max_env_steps: int = 50_000  # budget of env steps (all envs); a run solves in ~5-10k
-    max_seconds: float | None = None  # budget of training wall clock (None = unbounded)
-    eval_every: int = 1_000  # env steps between greedy evaluations (benchmark protocol)
-    eval_episodes: int = 10  # episodes per evaluation (benchmark protocol)
-    eval_seed: int = 10_000  # the same evaluation episodes every time, so curves compare fairly
-    target_return: float = -200.0  # "solved": the greedy policy swings up and holds from any start
-    stop_on_solve: bool = False  # stop after solving (and ``evals_after_solve`` more evaluations)
-    evals_after_solve: int = 0  # evaluations after solving, to see whether the policy stays solved
-    gamma: float = 0.98  # discount: the swing-up takes ~50-100 steps
-    actor_lr: float = 1e-3  # Adam step size of the actor
-    critic_lr: float = 3e-3  # Adam step size of the critics: the actor follows what they learn
+    The fields SAC shares with TD3 (env, budgets, evaluation, learning rates, replay, utd,
+    tau, threads) are ``_offpolicy.OffPolicyConfig``'s; SAC's own follow.
+    """
+
     alpha_lr: float = 3e-3  # Adam step size of log(alpha): the temperature adapts within ~1k updates
     init_alpha: float = 0.2  # starting temperature: exploring, but the reward still dominates
     auto_alpha: bool = True  # tune alpha toward the target entropy (False: alpha stays init_alpha)
     target_entropy: float | None = None  # H_target; None = -d (one nat below uniform per action dim)
-    hidden_sizes: tuple[int, ...] = (64, 64)  # small: plenty for Pendulum, and an update is cheap
-    buffer_size: int = 100_000  # keeps a whole run: early swings stay in the data
-    batch_size: int = 128  # minibatch of every gradient step: 256 solves in as many updates, each ~25% dearer
-    learning_starts: int = 1_000  # uniformly random env steps before the actor acts (5 episodes)
-    utd: float = 0.5  # update-to-data ratio: gradient steps per env step (0.5: 4 per vector step)
-    tau: float = 0.02  # Polyak rate of the target critics: fast, Pendulum's critic is easy
     log_std_bounds: tuple[float, float] = (-5.0, 2.0)  # sigma_phi(s) kept in [e^-5, e^2]: finite log pi
-    action_bounds: tuple[float, float] | None = None  # None: the env's; else must match the env's
-    threads: int | None = 1  # torch threads, set explicitly: a 64-unit net gains nothing from a second
-    # one, and on a busy 2-core machine two threads spin (measured: 13 ms vs 240 ms per update)
-    patience_steps: int = 30_000  # stop early when no evaluation has moved after this many env
-    # steps (correct parts leave the random policy behind within ~5k): name the parts to re-check
 
     def _repr_html_(self) -> str:
         """In a notebook, ``Config()`` shows every field, its value and the reason for it."""
@@ -102,8 +62,8 @@ class Config:
 
     def validate(self) -> None:
         """Return None; raise ValueError naming the first bad field and its allowed range."""
-        validate_common(self)
-        check_fields(self, positive=("alpha_lr", "init_alpha"))
+        offpolicy.validate_common(self)
+        check_fields(self, positive=("alpha_lr", "init_alpha"), bools=("auto_alpha",))
         if self.target_entropy is not None and not (
                 isinstance(self.target_entropy, (int, float)) and not isinstance(self.target_entropy, bool)
                 and math.isfinite(self.target_entropy)):
@@ -111,10 +71,6 @@ class Config:
         lo_hi = self.log_std_bounds
         if not (isinstance(lo_hi, (tuple, list)) and len(lo_hi) == 2 and lo_hi[0] < lo_hi[1]):
             raise ValueError(f"Config.log_std_bounds must be (low, high) with low < high, got {lo_hi!r}")
-        for name in ("auto_alpha", "stop_on_solve"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(  # noqa: TRY004 - every Config error is a ValueError naming the field
-                    f"Config.{name} must be True or False, got {getattr(self, name)!r}")
 
 
 @dataclass(kw_only=True, repr=False)  # Curve's repr: a one-line summary
@@ -179,7 +135,7 @@ class Agent:
                   {"params": list(self.critic.parameters()), "lr": cfg.critic_lr}]
         if cfg.auto_alpha:
             groups.append({"params": [self.log_alpha], "lr": cfg.alpha_lr})
-        self.optimizer = adam(groups)
+        self.optimizer = offpolicy.adam(groups)
         self.center = torch.as_tensor((high + low) / 2)
         self.half = torch.as_tensor((high - low) / 2)
         self.generator = torch.Generator().manual_seed(cfg.seed + 2)
@@ -209,7 +165,7 @@ class Agent:
             mu, log_std = self._dist(torch.as_tensor(obs, dtype=torch.float32))
             u = mu + log_std.exp() * torch.randn(mu.shape, generator=self.generator)
             a = (self.center + self.half * torch.tanh(u)).numpy()
-        return check_actions("actor", a, len(obs), self.low, self.high, "while acting") \
+        return offpolicy.check_actions("actor", a, len(obs), self.low, self.high, "while acting") \
             if self.custom_actor else a
 
     def update(self, b: Any, state: Any) -> tuple[Tensor, dict[str, Tensor]]:
@@ -238,7 +194,7 @@ class Agent:
         # --- temperature: -log(alpha) (log pi + H_target), pushes the entropy toward H_target
         if cfg.auto_alpha:
             loss = loss - (self.log_alpha * (logp_now.detach() + self.target_entropy)).mean()
-        finite_or_raise(loss, parts, self.learner)
+        offpolicy.finite_or_raise(loss, parts, self.learner)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -248,6 +204,7 @@ class Agent:
 
 
 def _check_gaussian_output(out: Any, n: int, d: int) -> None:
+    """Raise LearnerFunctionError unless the actor returned (mu, log_std), each (n, d)."""
     ok = isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, Tensor) for t in out)
     if not ok:
         raise LearnerFunctionError("actor", f"returned {type(out).__name__}, expected a pair "
@@ -259,16 +216,10 @@ def _check_gaussian_output(out: Any, n: int, d: int) -> None:
                                        "one row of d numbers per observation (no .squeeze()).")
 
 
-def train(
-    config: Config,
-    callback: Callable[[dict], bool | None] | None = None,
-    progress: bool = True,
-    squashed_gaussian_log_prob: Callable | None = None,
-    sac_targets: Callable | None = None,
-    sac_policy_loss: Callable | None = None,
-    actor: nn.Module | None = None,
-    check_functions: bool = True,
-) -> Result:
+def train(config: Config, callback: Callable[[dict], bool | None] | None = None,
+          progress: bool = True, squashed_gaussian_log_prob: Callable | None = None,
+          sac_targets: Callable | None = None, sac_policy_loss: Callable | None = None,
+          actor: nn.Module | None = None, check_functions: bool = True) -> Result:
     """Return a ``Result`` after training SAC with ``config``.
 
     callback(info) runs after every evaluation (info keys ``env_steps``, ``train_seconds``,
@@ -282,32 +233,13 @@ def train(
     function or actor fails (wrong shape, nan), naming it: training stops, and the curve so
     far is ``error.result``.
     """
-    if not isinstance(config, Config):
-        raise TypeError(f"config must be an rlcore.algos.sac.Config, got {type(config).__name__}")
-    config.validate()
-    cfg = dataclasses.replace(config)
     given = dict(squashed_gaussian_log_prob=squashed_gaussian_log_prob, sac_targets=sac_targets,
                  sac_policy_loss=sac_policy_loss)
-    parts = learner_functions(given, {name: getattr(continuous, name) for name in given},
-                              check=check_functions)
-    learner = [name for name, fn in given.items() if fn is not None]
-    envs, low, high, obs_dim, d = setup(cfg)
-    try:
-        if actor is not None:
-            if not isinstance(actor, nn.Module):
-                raise LearnerFunctionError("actor", f"is {type(actor).__name__}, not a torch nn.Module",
-                                           hint="pass the network itself, e.g. actor=my_actor.")
-            obs = torch.as_tensor(np.random.default_rng(cfg.seed).normal(size=(5, obs_dim)),
-                                  dtype=torch.float32)
-            with torch.no_grad():
-                out = call_learner("actor", actor, obs, when="before training, on 5 random observations")
-            _check_gaussian_output(out, 5, d)
-            learner.append("actor")
-        agent = Agent(cfg, obs_dim, low, high, actor, parts, learner)
-    except BaseException:
-        envs.close()
-        raise
+    cfg, parts, learner = offpolicy.prepare(config, Config, given, check_functions)
+    envs, low, high, agent = offpolicy.start(
+        cfg, actor, learner, lambda out, low, high: _check_gaussian_output(out, 5, len(low)),
+        lambda obs_dim, low, high: Agent(cfg, obs_dim, low, high, actor, parts, learner))
     result = Result(config=cfg, actor=agent.actor, critic=agent.critic,
                     center=(high + low) / 2, half_range=(high - low) / 2)
     live = progress_display(progress, cfg.target_return, f"SAC on {cfg.env_id}")
-    return run(cfg, agent, result, envs, low, high, learner, callback, live)
+    return offpolicy.run(cfg, agent, result, envs, low, high, learner, callback, live)

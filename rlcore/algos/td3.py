@@ -25,7 +25,6 @@ backward and one fused Adam step per update).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,69 +33,29 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .. import continuous
 from ..nets import mlp
-from ._offpolicy import (
-    TwinCritic,
-    adam,
-    check_actions,
-    finite_or_raise,
-    frozen_copy,
-    polyak_update,
-    run,
-    setup,
-    validate_common,
-)
-from ._plumbing import (
-    Curve,
-    LearnerFunctionError,
-    call_learner,
-    check_fields,
-    describe_call,
-    expect_tensor,
-    learner_functions,
-    progress_display,
-)
+from . import _offpolicy as offpolicy
+from ._offpolicy import OffPolicyConfig, TwinCritic, frozen_copy, guarded, polyak_update
+from ._plumbing import Curve, LearnerFunctionError, check_fields, progress_display
 from .common import config_html
 
 __all__ = ["Config", "DeterministicActor", "LearnerFunctionError", "Result", "ddpg_config", "train"]
 
 
 @dataclass
-class Config:
-    """Every hyperparameter of ``train``, with the reason for its default."""
+class Config(OffPolicyConfig):
+    """Every hyperparameter of ``train``, with the reason for its default.
 
-    env_id: str = "Pendulum-v1"  # the course's continuous benchmark (1-d torque in [-2, 2])
-    seed: int = 0  # seeds envs, networks, replay sampling and noise: same seed, same run
-    n_envs: int = 8  # Pendulums stepped together (numpy): one forward pass acts for all
-    max_env_steps: int = 50_000  # budget of env steps (all envs); a run solves in ~5-10k
-    max_seconds: float | None = None  # budget of training wall clock (None = unbounded)
-    eval_every: int = 1_000  # env steps between greedy evaluations (benchmark protocol)
-    eval_episodes: int = 10  # episodes per evaluation (benchmark protocol)
-    eval_seed: int = 10_000  # the same evaluation episodes every time, so curves compare fairly
-    target_return: float = -200.0  # "solved": the greedy policy swings up and holds from any start
-    stop_on_solve: bool = False  # stop after solving (and ``evals_after_solve`` more evaluations)
-    evals_after_solve: int = 0  # evaluations after solving, to see whether the policy stays solved
-    gamma: float = 0.98  # discount: the swing-up takes ~50-100 steps; the RL Zoo's Pendulum value
-    actor_lr: float = 1e-3  # Adam step size of the actor
-    critic_lr: float = 3e-3  # Adam step size of the critics: the actor follows what they learn
-    hidden_sizes: tuple[int, ...] = (64, 64)  # small: plenty for Pendulum, and an update is cheap
-    buffer_size: int = 100_000  # keeps a whole run: early swings stay in the data
-    batch_size: int = 128  # minibatch of every gradient step: 256 solves in as many updates, each ~25% dearer
-    learning_starts: int = 1_000  # uniformly random env steps before the actor acts (5 episodes)
-    utd: float = 0.5  # update-to-data ratio: gradient steps per env step (0.5: 4 per vector step)
-    tau: float = 0.02  # Polyak rate of the target networks: fast, Pendulum's critic is easy
+    The fields TD3 shares with SAC (env, budgets, evaluation, learning rates, replay, utd,
+    tau, threads) are ``_offpolicy.OffPolicyConfig``'s; TD3's own follow.
+    """
+
     exploration_noise: float = 0.1  # std of the Gaussian action noise, as a fraction of (high-low)/2
     clipped_double_q: bool = True  # TD3 fix 1: the target takes the smaller of two critics
     policy_delay: int = 2  # TD3 fix 2: actor and target updates every 2nd critic update (1 = DDPG)
     target_policy_smoothing: bool = True  # TD3 fix 3: noise on the target action
     policy_noise: float = 0.2  # std of the target smoothing noise, as a fraction of (high-low)/2
     noise_clip: float = 0.5  # the smoothing noise is clipped to +-this fraction of (high-low)/2
-    action_bounds: tuple[float, float] | None = None  # None: the env's; else must match the env's
-    threads: int | None = 1  # torch threads, set explicitly: a 64-unit net gains nothing from a second
-    # one, and on a busy 2-core machine two threads spin (measured: 13 ms vs 240 ms per update)
-    patience_steps: int = 30_000  # stop early when no evaluation has moved after this many env
-    # steps (correct parts leave the random policy behind within ~5k): name the parts to re-check
 
     def _repr_html_(self) -> str:
         """In a notebook, ``Config()`` shows every field, its value and the reason for it."""
@@ -104,16 +63,10 @@ class Config:
 
     def validate(self) -> None:
         """Return None; raise ValueError naming the first bad field and its allowed range."""
-        validate_common(self)
-        check_fields(self, positive_ints=("policy_delay",))
-        for name in ("exploration_noise", "policy_noise", "noise_clip"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"Config.{name} must be a number >= 0, got {v!r}")
-        for name in ("clipped_double_q", "target_policy_smoothing", "stop_on_solve"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(  # noqa: TRY004 - every Config error is a ValueError naming the field
-                    f"Config.{name} must be True or False, got {getattr(self, name)!r}")
+        offpolicy.validate_common(self)
+        check_fields(self, positive_ints=("policy_delay",),
+                     nonneg=("exploration_noise", "policy_noise", "noise_clip"),
+                     bools=("clipped_double_q", "target_policy_smoothing"))
 
 
 def ddpg_config(**changes: Any) -> Config:
@@ -157,24 +110,6 @@ class DeterministicActor(nn.Module):
         return self.center + self.half_range * torch.tanh(self.net(obs))
 
 
-def guarded(name: str, fn: Callable, learner: bool, **expect: Any) -> Callable:
-    """Return ``fn`` itself (rlcore's reference) or, for a learner's, a wrapper that names it on errors.
-
-    expect: ``expect_tensor``'s checks (shape, scalar, requires_grad); ``shape`` may be a
-    function of the call's arguments.
-    """
-    if not learner:
-        return fn
-
-    def call(*args: Any) -> Any:
-        out = call_learner(name, fn, *args)
-        shape = expect.get("shape")
-        checks = dict(expect, shape=shape(*args) if callable(shape) else shape)
-        return expect_tensor(name, out, describe_call(name, args), **checks)
-
-    return call
-
-
 class Agent:
     """TD3's networks and its gradient step (``update``), driven by ``_offpolicy.run``."""
 
@@ -184,8 +119,8 @@ class Agent:
         self.actor = actor if actor is not None else DeterministicActor(obs_dim, low, high, cfg.hidden_sizes)
         self.critic = TwinCritic(obs_dim, len(low), cfg.hidden_sizes)
         self.actor_targ, self.critic_targ = frozen_copy(self.actor), frozen_copy(self.critic)
-        self.optimizer = adam([{"params": list(self.actor.parameters()), "lr": cfg.actor_lr},
-                               {"params": list(self.critic.parameters()), "lr": cfg.critic_lr}])
+        self.optimizer = offpolicy.adam([{"params": list(self.actor.parameters()), "lr": cfg.actor_lr},
+                                         {"params": list(self.critic.parameters()), "lr": cfg.critic_lr}])
         half = (high - low) / 2
         self.low_t, self.high_t = torch.as_tensor(low), torch.as_tensor(high)
         self.explore_std = cfg.exploration_noise * half
@@ -210,7 +145,7 @@ class Agent:
         """Return clip(mu_phi(s) + N(0, sigma^2), low, high) for every env: (n, d)."""
         a = self.act(obs)
         if self.custom_actor:
-            a = check_actions("actor", a, len(obs), self.low, self.high, "while acting")
+            a = offpolicy.check_actions("actor", a, len(obs), self.low, self.high, "while acting")
         a = a + self.rng.normal(size=a.shape).astype(np.float32) * self.explore_std
         return np.clip(a, self.low, self.high)
 
@@ -237,7 +172,7 @@ class Agent:
             actor_loss = -self.critic(b.obs, self.actor(b.obs), detach_params=True)[0].mean()
             loss = loss + actor_loss
             parts["actor loss"] = actor_loss
-        finite_or_raise(loss, parts, self.learner)
+        offpolicy.finite_or_raise(loss, parts, self.learner)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -247,25 +182,10 @@ class Agent:
         return critic_loss.detach(), {"q_estimate": q[0].detach().mean()}
 
 
-def _check_learner_actor(actor: Any, obs_dim: int, low: np.ndarray, high: np.ndarray, seed: int) -> None:
-    if not isinstance(actor, nn.Module):
-        raise LearnerFunctionError("actor", f"is {type(actor).__name__}, not a torch nn.Module",
-                                   hint="pass the network itself, e.g. actor=my_actor.")
-    obs = torch.as_tensor(np.random.default_rng(seed).normal(size=(5, obs_dim)), dtype=torch.float32)
-    with torch.no_grad():
-        out = call_learner("actor", actor, obs, when="before training, on 5 random observations")
-    check_actions("actor", out, 5, low, high, "before training")
-
-
-def train(
-    config: Config,
-    callback: Callable[[dict], bool | None] | None = None,
-    progress: bool = True,
-    smoothed_target_actions: Callable | None = None,
-    clipped_double_q_targets: Callable | None = None,
-    actor: nn.Module | None = None,
-    check_functions: bool = True,
-) -> Result:
+def train(config: Config, callback: Callable[[dict], bool | None] | None = None,
+          progress: bool = True, smoothed_target_actions: Callable | None = None,
+          clipped_double_q_targets: Callable | None = None, actor: nn.Module | None = None,
+          check_functions: bool = True) -> Result:
     """Return a ``Result`` after training TD3 (or DDPG: ``ddpg_config()``) with ``config``.
 
     callback(info) runs after every evaluation (info keys ``env_steps``, ``train_seconds``,
@@ -280,27 +200,16 @@ def train(
     function or actor fails (wrong shape, actions out of bounds, nan), naming it: training
     stops, and the curve so far is ``error.result``.
     """
-    if not isinstance(config, Config):
-        raise TypeError(f"config must be an rlcore.algos.td3.Config, got {type(config).__name__}")
-    config.validate()
-    cfg = dataclasses.replace(config)
     given = dict(smoothed_target_actions=smoothed_target_actions,
                  clipped_double_q_targets=clipped_double_q_targets)
-    parts = learner_functions(given, {name: getattr(continuous, name) for name in given},
-                              check=check_functions)
-    learner = [name for name, fn in given.items() if fn is not None]
-    envs, low, high, obs_dim, _ = setup(cfg)
-    try:
-        if actor is not None:
-            _check_learner_actor(actor, obs_dim, low, high, cfg.seed)
-            learner.append("actor")
-        agent = Agent(cfg, obs_dim, low, high, actor, parts, learner)
-    except BaseException:
-        envs.close()
-        raise
+    cfg, parts, learner = offpolicy.prepare(config, Config, given, check_functions)
+    envs, low, high, agent = offpolicy.start(
+        cfg, actor, learner,
+        lambda out, low, high: offpolicy.check_actions("actor", out, 5, low, high, "before training"),
+        lambda obs_dim, low, high: Agent(cfg, obs_dim, low, high, actor, parts, learner))
     name = "TD3" if (cfg.clipped_double_q and cfg.policy_delay > 1 and cfg.target_policy_smoothing) else (
         "DDPG" if not (cfg.clipped_double_q or cfg.policy_delay > 1 or cfg.target_policy_smoothing)
         else "TD3 (ablation)")
     result = Result(config=cfg, actor=agent.actor, critic=agent.critic)
     live = progress_display(progress, cfg.target_return, f"{name} on {cfg.env_id}")
-    return run(cfg, agent, result, envs, low, high, learner, callback, live)
+    return offpolicy.run(cfg, agent, result, envs, low, high, learner, callback, live)
