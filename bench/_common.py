@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,88 @@ def merge_previous(path: Path, records: list[dict], methods_run: list[str], orde
             and (keep_unknown or r["method"] in order)]
     rank = lambda r: (order.index(r["method"]) if r["method"] in order else len(order), r["method"], r["seed"])
     return sorted(kept + records, key=rank)
+
+
+def with_notes(lines: list[str], notes: list[str]) -> str:
+    """The table's markdown: ``lines`` and a "Note: ..." line for each note."""
+    return "\n".join(lines + [f"Note: {n}" for n in notes])
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (the benchmarks run headless)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_return_curves(ax: Any, records: list[dict], methods: list[str], target: float, env_id: str,
+                       episodes: int, thin: bool = False) -> None:
+    """Draw every seed's greedy evaluation return against training seconds on ``ax``.
+
+    One colour per method (C0, C1, ... in ``methods`` order), a dot at each solve, the
+    ``target`` line; ``thin`` lines for many seeds.
+    """
+    alpha, lw, ms = (0.5, 0.8, 3) if thin else (0.75, 1.2, 4)
+    for k, m in enumerate(methods):
+        recs = [r for r in records if r["method"] == m and r.get("curve")]
+        for j, r in enumerate(recs):
+            c = r["curve"]
+            ax.plot(c["train_seconds"], c["eval_return"], color=f"C{k}", alpha=alpha, lw=lw,
+                    label=m if j == 0 else None)
+            if r["solved"]:
+                ax.plot([r["time_to_solve_s"]], [target], "o", color=f"C{k}", ms=ms)
+    ax.axhline(target, color="0.4", ls="--", lw=1, label=f"solved ({target:g})")
+    ax.set_xscale("log")
+    ax.set_xlabel("training wall-clock seconds (evaluation excluded, log scale)")
+    ax.set_ylabel(f"greedy eval return (mean of {episodes} episodes)")
+    ax.set_title(f"{env_id}: evaluation return vs training time, all seeds")
+    ax.legend(loc="lower right", fontsize=8)
+
+
+def save(fig: Any, path: Path) -> None:
+    """Write ``fig`` to ``path`` (PNG, 110 dpi) and close it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+
+
+def choose_methods(parser: Any, names: str, known: dict, missing: Callable[[str], str | None]
+                   ) -> tuple[list[str], list[str]]:
+    """Parse ``--methods`` (comma-separated ``names``) against ``known``.
+
+    Returns (the methods that can run here, notes on those skipped and why); an unknown
+    name is a usage error (``parser.error``).
+    """
+    methods = [m.strip() for m in names.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        parser.error(f"unknown method(s) {unknown}; choose from {list(known)}")
+    notes, runnable = [], []
+    for m in methods:
+        why = missing(m)
+        if why:
+            notes.append(f"`{m}` skipped: {why}.")
+            print(f"skipping {m}: {why}", flush=True)
+        else:
+            runnable.append(m)
+    return runnable, notes
+
+
+def run_interleaved(methods: list[str], n_seeds: dict[str, int], run: Callable[[str, int], dict]) -> list[dict]:
+    """Run seed 0 of every method, then seed 1, ... (load hits every method alike); print each run."""
+    records = []
+    width = max(map(len, methods), default=0) + 1
+    for seed in range(max([n_seeds[m] for m in methods], default=0)):
+        for m in [m for m in methods if seed < n_seeds[m]]:
+            rec = run(m, seed)
+            records.append(rec)
+            t = rec["time_to_solve_s"]
+            status = f"solved in {t:.2f} s" if rec["solved"] else "NOT solved"
+            extra = f", post-solve mean {rec['post_solve_mean']}" if rec.get("post_solve_mean") else ""
+            err = f" ERROR: {rec['error']}" if rec.get("error") else ""
+            print(f"{m:{width}s} seed {seed}: {status} ({rec['env_steps']:,} env steps{extra}), "
+                  f"peak {rec.get('peak_rss_mib', '?')} MiB{err}", flush=True)
+    return records

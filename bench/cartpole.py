@@ -243,8 +243,7 @@ def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
                    "the seeds, with its 95% bootstrap interval (`rlcore.stats`); stays solved: mean "
                    "of the next 5 evaluations >= 450. Regenerate with `make bench` "
                    "(`bench/cartpole.py`).")]
-    lines += [f"Note: {n}" for n in notes]
-    return "\n".join(lines)
+    return _common.with_notes(lines, notes)
 
 
 def update_readme(readme: Path, table: str) -> None:
@@ -255,10 +254,7 @@ def update_readme(readme: Path, table: str) -> None:
 def plot(records: list[dict], methods: list[str], path: Path) -> None:
     """Left: fraction of seeds solved within t seconds, with its 95 % bootstrap band (the
     distribution of time-to-solve); right: every seed's evaluation return against training time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _common.pyplot()
     import numpy as np
 
     from rlcore.stats import performance_profile
@@ -274,27 +270,14 @@ def plot(records: list[dict], methods: list[str], path: Path) -> None:
             frac, lo, hi = performance_profile(times, grid, higher_is_better=False)
             ax0.step(grid, frac, where="post", color=f"C{k}", label=f"{m} ({len(times)} seeds)")
             ax0.fill_between(grid, lo, hi, step="post", color=f"C{k}", alpha=0.2, lw=0)
-        for j, r in enumerate([r for r in recs if r.get("curve")]):
-            c = r["curve"]
-            ax.plot(c["train_seconds"], c["eval_return"], color=f"C{k}", alpha=0.5, lw=0.8,
-                    label=m if j == 0 else None)
-            if r["solved"]:
-                ax.plot([r["time_to_solve_s"]], [TARGET], "o", color=f"C{k}", ms=3)
     ax0.set_xscale("log")
     ax0.set_xlabel("training wall-clock seconds (log scale)")
     ax0.set_ylabel("fraction of seeds solved")
     ax0.set_ylim(0, 1.02)
     ax0.set_title("Seeds solved within t, 95% bootstrap band")
     ax0.legend(loc="upper left", fontsize=8)
-    ax.axhline(TARGET, color="0.4", ls="--", lw=1, label="solved (475)")
-    ax.set_xscale("log")
-    ax.set_xlabel("training wall-clock seconds (evaluation excluded, log scale)")
-    ax.set_ylabel("greedy eval return (mean of 20 episodes)")
-    ax.set_title("CartPole-v1: evaluation return vs training time, all seeds")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _common.plot_return_curves(ax, records, methods, TARGET, "CartPole-v1", EVAL_EPISODES, thin=True)
+    _common.save(fig, path)
 
 
 def merge_previous(path: Path, records: list[dict], methods_run: list[str]) -> list[dict]:
@@ -320,33 +303,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_one(a.one[0], int(a.one[1]))))
         return 0
 
-    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        p.error(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
     if a.seeds < 1 or a.sb3_seeds < 1:
         p.error("--seeds and --sb3-seeds must be >= 1")
+    runnable, notes = _common.choose_methods(p, a.methods, METHODS, missing_requirement)
     n_seeds = {m: a.sb3_seeds if m.startswith("sb3-") else a.seeds for m in METHODS}
-    notes, runnable = [], []
-    for m in methods:
-        why = missing_requirement(m)
-        if why:
-            notes.append(f"`{m}` skipped: {why}.")
-            print(f"skipping {m}: {why}", flush=True)
-        else:
-            runnable.append(m)
-
-    records = []
-    for seed in range(max([n_seeds[m] for m in runnable], default=0)):
-        for m in [m for m in runnable if seed < n_seeds[m]]:
-            rec = run_in_subprocess(m, seed)
-            records.append(rec)
-            t = rec["time_to_solve_s"]
-            status = f"solved in {t:.2f} s" if rec["solved"] else "NOT solved"
-            extra = f", post-solve mean {rec['post_solve_mean']}" if rec.get("post_solve_mean") else ""
-            err = f" ERROR: {rec['error']}" if rec.get("error") else ""
-            print(f"{m:11s} seed {seed}: {status} ({rec['env_steps']:,} env steps{extra}), "
-                  f"peak {rec.get('peak_rss_mib', '?')} MiB{err}", flush=True)
+    records = _common.run_interleaved(runnable, n_seeds, run_in_subprocess)
 
     a.out.mkdir(parents=True, exist_ok=True)
     records = merge_previous(a.out / "cartpole.json", records, runnable)

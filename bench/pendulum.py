@@ -242,40 +242,16 @@ def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
     lines += ["", ("Solved: greedy mean return >= -200 over 10 episodes of Gymnasium's Pendulum-v1, "
                    "evaluated every 1,000 env steps (PPO: 2,000); an unsolved run counts at its cap, 300 s (rlcore) / 1,200 s (SB3), generous for a shared machine; runs interleaved, "
                    "one torch thread each. Regenerate with `make bench-pendulum` (`bench/pendulum.py`).")]
-    lines += [f"Note: {n}" for n in notes]
-    return "\n".join(lines)
-
-
-def update_readme(readme: Path, table: str) -> None:
-    """Replace the text between the Pendulum bench markers (or append a section)."""
-    _common.update_readme(readme, table, (MARK_START, MARK_END), "### Continuous control: Pendulum-v1")
+    return _common.with_notes(lines, notes)
 
 
 def plot(records: list[dict], methods: list[str], path: Path) -> None:
     """Evaluation return against training seconds, one colour per method, every seed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _common.pyplot()
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for k, m in enumerate(methods):
-        recs = [r for r in records if r["method"] == m and r.get("curve")]
-        for j, r in enumerate(recs):
-            c = r["curve"]
-            ax.plot(c["train_seconds"], c["eval_return"], color=f"C{k}", alpha=0.75, lw=1.2,
-                    label=m if j == 0 else None)
-            if r["solved"]:
-                ax.plot([r["time_to_solve_s"]], [TARGET], "o", color=f"C{k}", ms=4)
-    ax.axhline(TARGET, color="0.4", ls="--", lw=1, label="solved (-200)")
-    ax.set_xscale("log")
-    ax.set_xlabel("training wall-clock seconds (evaluation excluded, log scale)")
-    ax.set_ylabel("greedy eval return (mean of 10 episodes)")
-    ax.set_title("Pendulum-v1: evaluation return vs training time, all seeds")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _common.plot_return_curves(ax, records, methods, TARGET, ENV_ID, EVAL_EPISODES)
+    _common.save(fig, path)
 
 
 def merge_previous(path: Path, records: list[dict], methods_run: list[str]) -> list[dict]:
@@ -350,30 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.one:
         print(json.dumps(run_one(a.one[0], int(a.one[1]))))
         return 0
-    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        p.error(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
     if a.seeds < 1:
         p.error("--seeds must be >= 1")
-    notes, runnable = [], []
-    for m in methods:
-        why = missing_requirement(m)
-        if why:
-            notes.append(f"`{m}` skipped: {why}.")
-            print(f"skipping {m}: {why}", flush=True)
-        else:
-            runnable.append(m)
-    records = []
-    for seed in range(a.seeds):
-        for m in runnable:
-            rec = run_in_subprocess(m, seed)
-            records.append(rec)
-            t = rec["time_to_solve_s"]
-            status = f"solved in {t:.2f} s" if rec["solved"] else "NOT solved"
-            err = f" ERROR: {rec['error']}" if rec.get("error") else ""
-            print(f"{m:12s} seed {seed}: {status} ({rec['env_steps']:,} env steps), "
-                  f"peak {rec.get('peak_rss_mib', '?')} MiB{err}", flush=True)
+    runnable, notes = _common.choose_methods(p, a.methods, METHODS, missing_requirement)
+    records = _common.run_interleaved(runnable, dict.fromkeys(runnable, a.seeds), run_in_subprocess)
     a.out.mkdir(parents=True, exist_ok=True)
     records = merge_previous(a.out / "pendulum.json", records, runnable)
     shown = list(dict.fromkeys(r["method"] for r in records))
@@ -389,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     table = table_markdown(summarize(records, shown), notes, when)
     (a.out / "pendulum.md").write_text(table + "\n")
     if a.readme:
-        update_readme(Path(a.readme), table)
+        _common.update_readme(Path(a.readme), table, (MARK_START, MARK_END),
+                              "### Continuous control: Pendulum-v1")
     print("\n" + table)
     return 0
 

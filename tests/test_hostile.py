@@ -55,12 +55,18 @@ def check(worker, canary):
     return run
 
 
+def _stopped(r: dict, status: str, flag: str, *phrases: str) -> None:
+    """Assert a score of 0, ``status`` for every test, each phrase in the first message, ``flag`` raised."""
+    assert r["score"] == 0, r
+    assert {t["status"] for t in r["tests"]} == {status}, r
+    for phrase in phrases:
+        assert phrase in r["tests"][0]["message"], (phrase, r["tests"][0]["message"])
+    assert flag in r["flags"], r["flags"]
+
+
 def test_infinite_loop_in_a_cell_times_out(check, tmp_path):
     r = check(H.with_cell(tmp_path, H.INFINITE_LOOP), timeout=6)
-    assert r["score"] == 0
-    assert {t["status"] for t in r["tests"]} == {"timeout"}
-    assert "time limit of 6 s" in r["tests"][0]["message"] and "while True" in r["tests"][0]["message"]
-    assert "stopped:timeout" in r["flags"]
+    _stopped(r, "timeout", "stopped:timeout", "time limit of 6 s", "while True")
 
 
 def test_infinite_loop_in_one_function_fails_only_that_test(check, tmp_path):
@@ -90,10 +96,7 @@ def test_memory_of_several_processes_counts_together(check, tmp_path):
 
 def test_os_exit_is_a_crash_not_a_silent_zero(check, tmp_path):
     r = check(H.with_cell(tmp_path, H.OS_EXIT))
-    assert r["score"] == 0
-    assert {t["status"] for t in r["tests"]} == {"not-run"}
-    assert "exited with code 0" in r["tests"][0]["message"] and "os._exit" in r["tests"][0]["message"]
-    assert "stopped:crashed" in r["flags"]
+    _stopped(r, "not-run", "stopped:crashed", "exited with code 0", "os._exit")
 
 
 def test_os_exit_inside_a_function_keeps_earlier_results(check, tmp_path):
@@ -119,9 +122,7 @@ def test_killing_the_grader_process_only_hurts_itself(check, tmp_path):
 
 def test_fork_bomb_is_contained(check, tmp_path):
     r = check(H.with_cell(tmp_path, H.FORK_BOMB), timeout=60)
-    assert r["score"] == 0 and {t["status"] for t in r["tests"]} == {"error"}
-    assert "more than 64 processes" in r["tests"][0]["message"]
-    assert "stopped:processes" in r["flags"]
+    _stopped(r, "error", "stopped:processes", "more than 64 processes")
 
 
 def test_nothing_secret_is_readable_or_writable(check, tmp_path):
