@@ -29,14 +29,14 @@ of the assignment id); lessons are found by looking, never listed by hand.
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
-import pkgutil
 import re
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .. import _lessons
 
 __all__ = ["CATALOG", "Exercise", "Mistake", "exercise", "exercises_of", "get", "lesson_modules", "load_all",
            "mistake"]
@@ -275,13 +275,12 @@ def exercise(ex: Exercise) -> Exercise:
 
 def lesson_modules() -> list[str]:
     """The catalog's lesson modules, found on disk: ``["lesson01", "lesson02", ...]``."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"lesson\d\d", m.name))
+    return _lessons.lesson_modules(__path__)
 
 
 def load_all() -> dict[str, Exercise]:
     """Import every lesson module of the catalog; return ``CATALOG`` (name -> Exercise)."""
-    for mod in lesson_modules():
-        importlib.import_module(f"{__name__}.{mod}")
+    _lessons.import_lessons(__name__, __path__)
     if _DECLARED:
         raise ValueError(f"@mistake declared mistakes of exercises no exercise(...) claimed: "
                          f"{[m.id for ms in _DECLARED.values() for m in ms]}")
