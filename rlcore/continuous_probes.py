@@ -41,9 +41,9 @@ CONTINUOUS_PROBES = {
 
 def continuous_probe_id(k: int) -> str:
     """Return the Gymnasium id of continuous probe k, e.g. ``"rlcore/ContinuousProbe1-v0"``."""
-    if k not in CONTINUOUS_PROBES:
-        raise ValueError(f"k must be one of {sorted(CONTINUOUS_PROBES)}, got {k!r}")
-    return f"rlcore/ContinuousProbe{k}-v0"
+    from .probe_envs import probe_id  # probe_envs imports this module when it is done
+
+    return probe_id("ContinuousProbe", k, CONTINUOUS_PROBES)
 
 
 class ContinuousProbeEnv(gym.Env):

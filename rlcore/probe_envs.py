@@ -49,11 +49,16 @@ PROBES = {
 }
 
 
+def probe_id(family: str, k: int, probes: dict[int, str]) -> str:
+    """The Gymnasium id ``rlcore/{family}{k}-v0`` of probe k of ``probes``; ValueError for a bad k."""
+    if k not in probes:
+        raise ValueError(f"k must be one of {sorted(probes)}, got {k!r}")
+    return f"rlcore/{family}{k}-v0"
+
+
 def probe_env_id(k: int) -> str:
     """Return the Gymnasium id of probe k, e.g. ``"rlcore/Probe1-v0"``; raise ValueError for a bad k."""
-    if k not in PROBES:
-        raise ValueError(f"k must be one of {sorted(PROBES)}, got {k!r}")
-    return f"rlcore/Probe{k}-v0"
+    return probe_id("Probe", k, PROBES)
 
 
 def expected_q(k: int, gamma: float = PROBE_GAMMA) -> dict[float, tuple[float, float]]:

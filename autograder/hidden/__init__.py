@@ -14,7 +14,6 @@ This package is never mounted into the sandbox.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,16 +104,16 @@ def exercise(name: str) -> Callable:
 
 def lesson_modules() -> list[str]:
     """The hidden-test modules found on disk: ``["lesson01", "lesson02", ...]``."""
-    import pkgutil
-    import re
+    from rlcore import _lessons
 
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"lesson\d\d", m.name))
+    return _lessons.lesson_modules(__path__)
 
 
 def load_all() -> dict[str, Callable]:
     """Import every lesson's spec module (found on disk); return name -> spec."""
-    for mod in lesson_modules():
-        importlib.import_module(f"{__name__}.{mod}")
+    from rlcore import _lessons
+
+    _lessons.import_lessons(__name__, __path__)
     return EXERCISES
 
 

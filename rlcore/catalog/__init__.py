@@ -5,7 +5,8 @@ implementation, whose signature is the contract of ``docs/contract.md``), which
 correct implementations in other styles must also earn full marks, and which realistic
 mistakes it is graded against. Each ``Mistake`` has a stable id
 (``"dqn_targets/no_done_mask"``), the message the learner and the instructor read, and
-the wrong implementation it stands for (real code, with the exercise's signature).
+the wrong implementation it stands for (real code, with the exercise's signature), above
+which it is declared with ``@mistake(...)``.
 
 Everything else reads the catalog instead of restating it:
 
@@ -27,18 +28,21 @@ of the assignment id); lessons are found by looking, never listed by hand.
 
 from __future__ import annotations
 
-import importlib
+import ast
 import inspect
-import pkgutil
 import re
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CATALOG", "Exercise", "Mistake", "exercise", "exercises_of", "get", "lesson_modules", "load_all"]
+from .. import _lessons
+
+__all__ = ["CATALOG", "Exercise", "Mistake", "exercise", "exercises_of", "get", "lesson_modules", "load_all",
+           "mistake"]
 
 CATALOG: dict[str, Exercise] = {}
+_DECLARED: dict[str, list[Mistake]] = {}  # exercise name -> mistakes @mistake declared, not yet claimed
 
 
 @dataclass(frozen=True)
@@ -172,8 +176,7 @@ class Exercise:
         """
         if self.is_value:
             return f"{self.name} = {impl!r}\n"
-        src = textwrap.dedent(inspect.getsource(impl))
-        src = re.sub(r"^@.*\n", "", src, flags=re.MULTILINE)  # the catalog's own decorators
+        src = _undecorated(inspect.getsource(impl))
         kind = "class" if inspect.isclass(impl) else "def"
         src = re.sub(rf"^{kind}\s+{re.escape(impl.__name__)}\b", f"{kind} {self.name}", src, count=1,
                      flags=re.MULTILINE)
@@ -202,8 +205,15 @@ def _base_sources(impl: Any) -> list[str]:
     out: list[str] = []
     for base in impl.__bases__:
         if base is not object and inspect.getmodule(base) is module:
-            out += _base_sources(base) + [textwrap.dedent(inspect.getsource(base)).rstrip()]
+            out += _base_sources(base) + [_undecorated(inspect.getsource(base)).rstrip()]
     return list(dict.fromkeys(out))
+
+
+def _undecorated(source: str) -> str:
+    """A definition's source without its decorators (``@mistake(...)``, however many lines)."""
+    src = textwrap.dedent(source)
+    first = ast.parse(src).body[0].lineno  # the ``def``/``class`` line, after the decorators
+    return "".join(src.splitlines(keepends=True)[first - 1:])
 
 
 class _Name(str):
@@ -220,8 +230,42 @@ def _shown(p: inspect.Parameter) -> inspect.Parameter:
     return p
 
 
+def mistake(id: str, message: str, *, summary: str = "", by_value: bool = True,
+            named_by_check: bool = True, raises: str = "", visible: bool = True) -> Callable[[Any], Any]:
+    """Declare, above a wrong implementation, the mistake it stands for (``Mistake``'s fields).
+
+    ::
+
+        @mistake("pg_loss/no_minus", "the minus sign is missing: ...", summary="forgot the minus sign")
+        def _wrong_pg_loss_no_minus(logp, weights):
+            return (logp * weights).mean()
+
+    The next ``exercise(Exercise("pg_loss", ...))`` takes the mistakes declared for its name,
+    in the order they are defined (the order the judges try them). The function or class is
+    returned unchanged; ``Exercise.source_of`` leaves the decorator out of the answer cell.
+    """
+    def declare(wrong: Any) -> Any:
+        _DECLARED.setdefault(id.split("/", 1)[0], []).append(Mistake(
+            id, message, wrong, summary=summary, by_value=by_value, named_by_check=named_by_check,
+            raises=raises, visible=visible))
+        return wrong
+
+    return declare
+
+
 def exercise(ex: Exercise) -> Exercise:
-    """Register ``ex`` in ``CATALOG`` (a name registered twice is an error) and return it."""
+    """Register ``ex`` in ``CATALOG`` (a name registered twice is an error) and return it.
+
+    The mistakes declared with ``@mistake`` for ``ex.name`` become ``ex.mistakes``, in
+    definition order (an exercise lists its mistakes one way or the other, not both).
+    """
+    declared = tuple(_DECLARED.pop(ex.name, ()))
+    if declared:
+        if ex.mistakes:
+            raise ValueError(f"{ex.name}: mistakes are both declared with @mistake and listed in "
+                             f"mistakes=; use one form")
+        ex.mistakes = declared
+        ex.__post_init__()
     if ex.name in CATALOG and CATALOG[ex.name].lesson != ex.lesson:
         raise ValueError(f"exercise {ex.name!r} is declared by lessons {CATALOG[ex.name].lesson} "
                          f"and {ex.lesson}")
@@ -231,13 +275,15 @@ def exercise(ex: Exercise) -> Exercise:
 
 def lesson_modules() -> list[str]:
     """The catalog's lesson modules, found on disk: ``["lesson01", "lesson02", ...]``."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"lesson\d\d", m.name))
+    return _lessons.lesson_modules(__path__)
 
 
 def load_all() -> dict[str, Exercise]:
     """Import every lesson module of the catalog; return ``CATALOG`` (name -> Exercise)."""
-    for mod in lesson_modules():
-        importlib.import_module(f"{__name__}.{mod}")
+    _lessons.import_lessons(__name__, __path__)
+    if _DECLARED:
+        raise ValueError(f"@mistake declared mistakes of exercises no exercise(...) claimed: "
+                         f"{[m.id for ms in _DECLARED.values() for m in ms]}")
     return CATALOG
 
 

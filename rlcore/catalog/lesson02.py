@@ -14,7 +14,7 @@ import numpy as np
 
 from ..returns import discounted_return, finite_horizon_return, reward_to_go
 from ..trajectory import Trajectory, estimate_return, rollout
-from . import Exercise, Mistake, exercise
+from . import Exercise, exercise, mistake
 
 LESSON = "02-trajectories-and-returns"
 NAMESPACE = {"Trajectory": Trajectory, "rollout": rollout, "discounted_return": discounted_return}
@@ -34,6 +34,9 @@ def _alt_finite_horizon_return(rewards):
     return total
 
 
+@mistake("finite_horizon_return/drops_last", "the last reward r_T is missing from the sum "
+         "(range(len(rewards) - 1)?); add every reward, r_0 + ... + r_T",
+         summary="left out the last reward")
 def _wrong_fhr_drops_last(rewards):
     total = 0.0
     for t in range(len(rewards) - 1):
@@ -41,14 +44,20 @@ def _wrong_fhr_drops_last(rewards):
     return total
 
 
+@mistake("finite_horizon_return/drops_first", "the first reward r_0 is missing from the sum; add "
+         "every reward, r_0 + ... + r_T", summary="left out the first reward")
 def _wrong_fhr_drops_first(rewards):
     return float(sum(rewards[1:]))
 
 
+@mistake("finite_horizon_return/mean", "you averaged the rewards; R(tau) is their sum",
+         summary="averaged instead of summed")
 def _wrong_fhr_mean(rewards):
     return float(np.mean(rewards)) if len(rewards) else 0.0
 
 
+@mistake("finite_horizon_return/running_sum", "you returned the running sum (an array); return "
+         "one number, the total", summary="returned the running sum")
 def _wrong_fhr_running_sum(rewards):
     return np.cumsum(rewards)
 
@@ -58,17 +67,6 @@ _declare(
     admits=(*REWARD_KINDS, "empty"),
     inputs="episodes of 1-24 rewards as lists, float64 arrays and integer arrays, and an empty one; "
            "the first and last rewards always differ.",
-    mistakes=(
-        Mistake("finite_horizon_return/drops_last", "the last reward r_T is missing from the sum "
-                "(range(len(rewards) - 1)?); add every reward, r_0 + ... + r_T", _wrong_fhr_drops_last,
-                summary="left out the last reward"),
-        Mistake("finite_horizon_return/drops_first", "the first reward r_0 is missing from the sum; add "
-                "every reward, r_0 + ... + r_T", _wrong_fhr_drops_first, summary="left out the first reward"),
-        Mistake("finite_horizon_return/mean", "you averaged the rewards; R(tau) is their sum",
-                _wrong_fhr_mean, summary="averaged instead of summed"),
-        Mistake("finite_horizon_return/running_sum", "you returned the running sum (an array); return "
-                "one number, the total", _wrong_fhr_running_sum, summary="returned the running sum"),
-    ),
 )
 
 
@@ -80,6 +78,9 @@ def _alt_discounted_return(rewards, gamma):
     return ret
 
 
+@mistake("discounted_return/powers_from_one", "your powers of gamma start at 1; the first reward "
+         "is not discounted (gamma**0 = 1): multiply the discount by gamma AFTER adding a reward",
+         summary="started the powers of gamma at 1")
 def _wrong_dr_powers_from_one(rewards, gamma):
     ret, discount = 0.0, 1.0
     for r in rewards:
@@ -88,6 +89,10 @@ def _wrong_dr_powers_from_one(rewards, gamma):
     return ret
 
 
+@mistake("discounted_return/forward_recursion", "you ran the recursion R = r + gamma * R forwards "
+         "through the rewards, so the LAST reward got weight 1 and r_0 got gamma**(T-1); run it "
+         "backwards, over reversed(rewards), or sum gamma**t * r_t",
+         summary="discounted from the end of the episode")
 def _wrong_dr_forward_recursion(rewards, gamma):
     ret = 0.0
     for r in rewards:
@@ -95,14 +100,20 @@ def _wrong_dr_forward_recursion(rewards, gamma):
     return ret
 
 
+@mistake("discounted_return/no_gamma", "gamma is ignored: you returned the undiscounted sum; "
+         "weight r_t by gamma**t", summary="ignored gamma")
 def _wrong_dr_no_gamma(rewards, gamma):
     return float(sum(rewards))
 
 
+@mistake("discounted_return/gamma_times_t", "you multiplied by gamma * t instead of raising gamma "
+         "to the power t: gamma**t", summary="used gamma * t")
 def _wrong_dr_gamma_times_t(rewards, gamma):
     return float(sum(gamma * t * r for t, r in enumerate(rewards)))
 
 
+@mistake("discounted_return/drops_last", "the last reward is missing from the sum "
+         "(range(len(rewards) - 1)?)", summary="left out the last reward")
 def _wrong_dr_drops_last(rewards, gamma):
     return float(sum(gamma ** t * rewards[t] for t in range(len(rewards) - 1)))
 
@@ -112,21 +123,6 @@ _declare(
     admits=(*REWARD_KINDS, "gamma 0", "gamma 1"),
     inputs="episodes of 1-24 rewards as lists, float64 arrays and integer arrays; gammas from "
            "(0.1, 0.99) plus the edge values 0 and 1.",
-    mistakes=(
-        Mistake("discounted_return/powers_from_one", "your powers of gamma start at 1; the first reward "
-                "is not discounted (gamma**0 = 1): multiply the discount by gamma AFTER adding a reward",
-                _wrong_dr_powers_from_one, summary="started the powers of gamma at 1"),
-        Mistake("discounted_return/forward_recursion", "you ran the recursion R = r + gamma * R forwards "
-                "through the rewards, so the LAST reward got weight 1 and r_0 got gamma**(T-1); run it "
-                "backwards, over reversed(rewards), or sum gamma**t * r_t", _wrong_dr_forward_recursion,
-                summary="discounted from the end of the episode"),
-        Mistake("discounted_return/no_gamma", "gamma is ignored: you returned the undiscounted sum; "
-                "weight r_t by gamma**t", _wrong_dr_no_gamma, summary="ignored gamma"),
-        Mistake("discounted_return/gamma_times_t", "you multiplied by gamma * t instead of raising gamma "
-                "to the power t: gamma**t", _wrong_dr_gamma_times_t, summary="used gamma * t"),
-        Mistake("discounted_return/drops_last", "the last reward is missing from the sum "
-                "(range(len(rewards) - 1)?)", _wrong_dr_drops_last, summary="left out the last reward"),
-    ),
 )
 
 
@@ -138,6 +134,9 @@ def _alt_reward_to_go(rewards, gamma=1.0):
     return (powers * np.triu(np.ones((T, T)))) @ r
 
 
+@mistake("reward_to_go/forward", "you summed forwards (the rewards before t); G_t sums the "
+         "rewards from t to the END, so loop backwards: G_t = r_t + gamma G_{t+1}",
+         summary="summed forwards in time")
 def _wrong_rtg_forward(rewards, gamma=1.0):
     rewards = np.asarray(rewards, dtype=float)
     out, running = np.zeros(len(rewards)), 0.0
@@ -147,6 +146,8 @@ def _wrong_rtg_forward(rewards, gamma=1.0):
     return out
 
 
+@mistake("reward_to_go/excludes_rt", "off by one: G_t must include r_t itself (G_t = r_t + gamma "
+         "G_{t+1}): add r_t before storing G_t", summary="left out r_t")
 def _wrong_rtg_excludes_rt(rewards, gamma=1.0):
     rewards = np.asarray(rewards, dtype=float)
     out, running = np.zeros(len(rewards)), 0.0
@@ -156,16 +157,23 @@ def _wrong_rtg_excludes_rt(rewards, gamma=1.0):
     return out
 
 
+@mistake("reward_to_go/discount_from_start", "the discount is measured from t=0; G_t weights r_k "
+         "by gamma**(k - t), not gamma**k", summary="discounted from the episode start")
 def _wrong_rtg_discount_from_start(rewards, gamma=1.0):
     r = np.asarray(rewards, dtype=float)
     return np.array([sum(gamma ** k * r[k] for k in range(t, len(r))) for t in range(len(r))])
 
 
+@mistake("reward_to_go/no_gamma", "gamma is ignored: multiply the running sum by gamma at every "
+         "step back", summary="ignored gamma")
 def _wrong_rtg_no_gamma(rewards, gamma=1.0):
     rewards = np.asarray(rewards, dtype=float)
     return np.cumsum(rewards[::-1])[::-1].copy()
 
 
+@mistake("reward_to_go/reversed", "the result is reversed: you appended G_T first while looping "
+         "backwards; put G_t at index t (fill an array, or reverse the list at the end)",
+         summary="returned the result reversed")
 def _wrong_rtg_reversed(rewards, gamma=1.0):
     out, running = [], 0.0
     for r in reversed(list(rewards)):
@@ -174,6 +182,8 @@ def _wrong_rtg_reversed(rewards, gamma=1.0):
     return np.array(out, dtype=float)
 
 
+@mistake("reward_to_go/not_an_array", "return a numpy array, one entry per step (np.array(out)), "
+         "not a list", summary="returned a list")
 def _wrong_rtg_list(rewards, gamma=1.0):
     out, running = [], 0.0
     for r in reversed(list(rewards)):
@@ -182,6 +192,9 @@ def _wrong_rtg_list(rewards, gamma=1.0):
     return out
 
 
+@mistake("reward_to_go/integer_dtype", "integer rewards gave an integer result (np.zeros_like of "
+         "integer rewards rounds every G_t down); build G as floats, e.g. np.zeros(len(rewards))",
+         summary="kept the integer dtype")
 def _wrong_rtg_integer_dtype(rewards, gamma=1.0):
     rewards = np.asarray(rewards)
     out = np.zeros_like(rewards)  # integer rewards give an integer G: every value rounded down
@@ -197,27 +210,6 @@ _declare(
     admits=(*REWARD_KINDS, "default gamma"),
     inputs="episodes of 1-24 rewards as lists, float64 arrays and integer arrays (the result is "
            "float64 for them too); gammas from (0.05, 0.99) and the default 1.",
-    mistakes=(
-        Mistake("reward_to_go/forward", "you summed forwards (the rewards before t); G_t sums the rewards "
-                "from t to the END, so loop backwards: G_t = r_t + gamma G_{t+1}", _wrong_rtg_forward,
-                summary="summed forwards in time"),
-        Mistake("reward_to_go/excludes_rt", "off by one: G_t must include r_t itself "
-                "(G_t = r_t + gamma G_{t+1}): add r_t before storing G_t", _wrong_rtg_excludes_rt,
-                summary="left out r_t"),
-        Mistake("reward_to_go/discount_from_start", "the discount is measured from t=0; G_t weights r_k "
-                "by gamma**(k - t), not gamma**k", _wrong_rtg_discount_from_start,
-                summary="discounted from the episode start"),
-        Mistake("reward_to_go/no_gamma", "gamma is ignored: multiply the running sum by gamma at every "
-                "step back", _wrong_rtg_no_gamma, summary="ignored gamma"),
-        Mistake("reward_to_go/reversed", "the result is reversed: you appended G_T first while looping "
-                "backwards; put G_t at index t (fill an array, or reverse the list at the end)",
-                _wrong_rtg_reversed, summary="returned the result reversed"),
-        Mistake("reward_to_go/not_an_array", "return a numpy array, one entry per step (np.array(out)), "
-                "not a list", _wrong_rtg_list, summary="returned a list"),
-        Mistake("reward_to_go/integer_dtype", "integer rewards gave an integer result (np.zeros_like of "
-                "integer rewards rounds every G_t down); build G as floats, e.g. "
-                "np.zeros(len(rewards))", _wrong_rtg_integer_dtype, summary="kept the integer dtype"),
-    ),
 )
 
 
@@ -239,6 +231,9 @@ def _alt_rollout(env, policy, max_steps=1000, seed=None):
                       rewards=np.array(traj["rewards"]), terminated=bool(terminated), truncated=bool(truncated))
 
 
+@mistake("rollout/next_obs", "observations are shifted by one step: you stored the observation "
+         "returned by env.step (s_{t+1}); observations[t] must be s_t, the one the agent saw "
+         "before acting", summary="stored the next observation")
 def _wrong_rollout_next_obs(env, policy, max_steps=1000, seed=None):
     obs, _ = env.reset(seed=seed)
     O, A, R = [], [], []
@@ -254,6 +249,41 @@ def _wrong_rollout_next_obs(env, policy, max_steps=1000, seed=None):
                       terminated=term, truncated=(trunc or len(R) == max_steps) and not term)
 
 
+@mistake("rollout/ignores_time_limit", "the environment's time limit ended the episode (env.step "
+         "returned truncated=True) but the loop went on: stop when terminated or truncated",
+         summary="ran past the env's time limit")
+def _wrong_rollout_ignores_time_limit(env, policy, max_steps=1000, seed=None):
+    obs, _ = env.reset(seed=seed)
+    observations, actions, rewards = [], [], []
+    terminated = False
+    while not terminated and len(rewards) < max_steps:
+        action = policy(obs)
+        observations.append(obs)
+        actions.append(action)
+        obs, reward, terminated, _, _ = env.step(action)  # truncated is thrown away
+        rewards.append(reward)
+    return Trajectory(observations=np.array(observations), actions=np.array(actions),
+                      rewards=np.array(rewards), terminated=terminated, truncated=not terminated)
+
+
+@mistake("rollout/no_stop_at_termination", "the loop did not stop when env.step said terminated "
+         "(or truncated): break as soon as either is True",
+         summary="did not stop at the episode's end")
+def _wrong_rollout_never_stops(env, policy, max_steps=1000, seed=None):
+    obs, _ = env.reset(seed=seed)
+    observations, actions, rewards = [], [], []
+    for _ in range(max_steps):
+        action = policy(obs)
+        observations.append(obs)
+        actions.append(action)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        rewards.append(reward)
+    return Trajectory(observations=np.array(observations), actions=np.array(actions),
+                      rewards=np.array(rewards), terminated=terminated, truncated=truncated or not terminated)
+
+
+@mistake("rollout/max_steps_off_by_one", "max_steps is off by one: take at most max_steps actions "
+         "(for _ in range(max_steps))", summary="took max_steps + 1 steps")
 def _wrong_rollout_off_by_one(env, policy, max_steps=1000, seed=None):
     obs, _ = env.reset(seed=seed)
     O, A, R = [], [], []
@@ -270,6 +300,9 @@ def _wrong_rollout_off_by_one(env, policy, max_steps=1000, seed=None):
                       terminated=term, truncated=not term)
 
 
+@mistake("rollout/max_steps_not_truncation", "stopping because of max_steps counts as truncation: "
+         "set truncated=True when the loop ran out of steps without the episode terminating",
+         summary="did not mark max_steps as truncation")
 def _wrong_rollout_flag_from_step(env, policy, max_steps=1000, seed=None):
     obs, _ = env.reset(seed=seed)
     O, A, R = [], [], []
@@ -285,33 +318,9 @@ def _wrong_rollout_flag_from_step(env, policy, max_steps=1000, seed=None):
                       terminated=term, truncated=trunc)
 
 
-def _wrong_rollout_ignores_time_limit(env, policy, max_steps=1000, seed=None):
-    obs, _ = env.reset(seed=seed)
-    observations, actions, rewards = [], [], []
-    terminated = False
-    while not terminated and len(rewards) < max_steps:
-        action = policy(obs)
-        observations.append(obs)
-        actions.append(action)
-        obs, reward, terminated, _, _ = env.step(action)  # truncated is thrown away
-        rewards.append(reward)
-    return Trajectory(observations=np.array(observations), actions=np.array(actions),
-                      rewards=np.array(rewards), terminated=terminated, truncated=not terminated)
-
-
-def _wrong_rollout_never_stops(env, policy, max_steps=1000, seed=None):
-    obs, _ = env.reset(seed=seed)
-    observations, actions, rewards = [], [], []
-    for _ in range(max_steps):
-        action = policy(obs)
-        observations.append(obs)
-        actions.append(action)
-        obs, reward, terminated, truncated, _ = env.step(action)
-        rewards.append(reward)
-    return Trajectory(observations=np.array(observations), actions=np.array(actions),
-                      rewards=np.array(rewards), terminated=terminated, truncated=truncated or not terminated)
-
-
+@mistake("rollout/truncated_when_terminated", "the episode terminated on its last allowed step, "
+         "so it is terminated=True and truncated=False: max_steps only truncates an episode that "
+         "did not terminate", summary="marked a termination at max_steps as truncated")
 def _wrong_rollout_truncated_at_limit(env, policy, max_steps=1000, seed=None):
     obs, _ = env.reset(seed=seed)
     observations, actions, rewards = [], [], []
@@ -328,6 +337,8 @@ def _wrong_rollout_truncated_at_limit(env, policy, max_steps=1000, seed=None):
                       truncated=truncated or len(rewards) == max_steps)
 
 
+@mistake("rollout/not_a_trajectory", "return rlcore.Trajectory(observations=..., actions=..., "
+         "rewards=..., terminated=..., truncated=...), not a tuple", summary="returned a tuple")
 def _wrong_rollout_tuple(env, policy, max_steps=1000, seed=None):
     obs, _ = env.reset(seed=seed)
     steps = []  # (s_t, a_t, r_t)
@@ -341,6 +352,8 @@ def _wrong_rollout_tuple(env, policy, max_steps=1000, seed=None):
     return observations, actions, rewards, terminated, (truncated or len(steps) == max_steps) and not terminated
 
 
+@mistake("rollout/no_seed", "the episode did not start where env.reset(seed=seed) puts it: pass "
+         "seed to the first reset", summary="did not seed the reset", by_value=False)
 def _wrong_rollout_no_seed(env, policy, max_steps=1000, seed=None):
     obs, _ = env.reset()
     traj = {"observations": [], "actions": [], "rewards": []}
@@ -364,33 +377,6 @@ _declare(
            "on step max_steps, one is stopped by max_steps, one by a short env time limit) and random "
            "gridworlds (slip, start, time limit) with random tabular policies, stopped by max_steps or "
            "by the env's time limit. Envs and policies are deterministic given the seed.",
-    mistakes=(
-        Mistake("rollout/next_obs", "observations are shifted by one step: you stored the observation "
-                "returned by env.step (s_{t+1}); observations[t] must be s_t, the one the agent saw "
-                "before acting", _wrong_rollout_next_obs, summary="stored the next observation"),
-        Mistake("rollout/ignores_time_limit", "the environment's time limit ended the episode (env.step "
-                "returned truncated=True) but the loop went on: stop when terminated or truncated",
-                _wrong_rollout_ignores_time_limit, summary="ran past the env's time limit"),
-        Mistake("rollout/no_stop_at_termination", "the loop did not stop when env.step said terminated "
-                "(or truncated): break as soon as either is True", _wrong_rollout_never_stops,
-                summary="did not stop at the episode's end"),
-        Mistake("rollout/max_steps_off_by_one", "max_steps is off by one: take at most max_steps "
-                "actions (for _ in range(max_steps))", _wrong_rollout_off_by_one,
-                summary="took max_steps + 1 steps"),
-        Mistake("rollout/max_steps_not_truncation", "stopping because of max_steps counts as truncation: "
-                "set truncated=True when the loop ran out of steps without the episode terminating",
-                _wrong_rollout_flag_from_step, summary="did not mark max_steps as truncation"),
-        Mistake("rollout/truncated_when_terminated", "the episode terminated on its last allowed step, "
-                "so it is terminated=True and truncated=False: max_steps only truncates an episode that "
-                "did not terminate", _wrong_rollout_truncated_at_limit,
-                summary="marked a termination at max_steps as truncated"),
-        Mistake("rollout/not_a_trajectory", "return rlcore.Trajectory(observations=..., actions=..., "
-                "rewards=..., terminated=..., truncated=...), not a tuple", _wrong_rollout_tuple,
-                summary="returned a tuple"),
-        Mistake("rollout/no_seed", "the episode did not start where env.reset(seed=seed) puts it: "
-                "pass seed to the first reset", _wrong_rollout_no_seed, summary="did not seed the reset",
-                by_value=False),
-    ),
 )
 
 
@@ -403,28 +389,39 @@ def _alt_estimate_return(env, policy, n_episodes, gamma=1.0, seed=0):
     return total / n_episodes
 
 
+@mistake("estimate_return/reseeds", "every episode is identical: the seed was passed to every "
+         "reset; seed only the first one (seed=seed if i == 0 else None)",
+         summary="reseeded every episode")
 def _wrong_er_reseeds(env, policy, n_episodes, gamma=1.0, seed=0):
     returns = [discounted_return(rollout(env, policy, seed=seed).rewards, gamma) for _ in range(n_episodes)]
     return float(np.mean(returns))
 
 
+@mistake("estimate_return/no_gamma", "gamma is ignored: average the *discounted* returns, "
+         "discounted_return(traj.rewards, gamma)", summary="ignored gamma")
 def _wrong_er_no_gamma(env, policy, n_episodes, gamma=1.0, seed=0):
     returns = [rollout(env, policy, seed=seed if i == 0 else None).rewards.sum() for i in range(n_episodes)]
     return float(np.mean(returns))
 
 
+@mistake("estimate_return/sum", "you summed the returns; J(pi) is estimated by their mean",
+         summary="summed instead of averaged")
 def _wrong_er_sum(env, policy, n_episodes, gamma=1.0, seed=0):
     returns = [discounted_return(rollout(env, policy, seed=seed if i == 0 else None).rewards, gamma)
                for i in range(n_episodes)]
     return float(np.sum(returns))
 
 
+@mistake("estimate_return/one_too_few", "one episode too few (range(n_episodes - 1)?): average "
+         "n_episodes returns", summary="ran one episode too few")
 def _wrong_er_one_too_few(env, policy, n_episodes, gamma=1.0, seed=0):
     returns = [discounted_return(rollout(env, policy, seed=seed if i == 0 else None).rewards, gamma)
                for i in range(n_episodes - 1)]
     return float(np.mean(returns))
 
 
+@mistake("estimate_return/one_too_many", "one episode too many: average exactly n_episodes "
+         "returns", summary="ran one episode too many")
 def _wrong_er_one_too_many(env, policy, n_episodes, gamma=1.0, seed=0):
     total = discounted_return(rollout(env, policy, seed=seed).rewards, gamma)
     for _ in range(n_episodes):
@@ -440,17 +437,4 @@ _declare(
            "so every mistake below changes the estimate. Graded with rlcore's rollout and "
            "discounted_return swapped in for the learner's, so a mistake in those costs points once, "
            "at its own exercise.",
-    mistakes=(
-        Mistake("estimate_return/reseeds", "every episode is identical: the seed was passed to every "
-                "reset; seed only the first one (seed=seed if i == 0 else None)", _wrong_er_reseeds,
-                summary="reseeded every episode"),
-        Mistake("estimate_return/no_gamma", "gamma is ignored: average the *discounted* returns, "
-                "discounted_return(traj.rewards, gamma)", _wrong_er_no_gamma, summary="ignored gamma"),
-        Mistake("estimate_return/sum", "you summed the returns; J(pi) is estimated by their mean",
-                _wrong_er_sum, summary="summed instead of averaged"),
-        Mistake("estimate_return/one_too_few", "one episode too few (range(n_episodes - 1)?): average "
-                "n_episodes returns", _wrong_er_one_too_few, summary="ran one episode too few"),
-        Mistake("estimate_return/one_too_many", "one episode too many: average exactly n_episodes "
-                "returns", _wrong_er_one_too_many, summary="ran one episode too many"),
-    ),
 )

@@ -14,15 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import values
-from . import Exercise, Mistake, exercise
+from . import Exercise, exercise, mistake
 
 LESSON = "04-value-functions"
 LISTS = ("lists are valid input (an array means array-like): start with np.asarray(x, dtype=float) "
          "for every array argument")
-
-
-def _lists(name: str, wrong) -> Mistake:
-    return Mistake(f"{name}/lists_rejected", LISTS, wrong, summary="failed on list inputs", by_value=False)
 
 
 # ------------------------------------------------------------------------------ policy_evaluation
@@ -43,6 +39,8 @@ def _alt_policy_evaluation(P, R, pi, gamma, tol=1e-10):
             return np.array(V)
 
 
+@mistake("policy_evaluation/no_gamma", "gamma is missing: the backup is r + gamma * V(s'), not r "
+         "+ V(s')", summary="left out gamma")
 def _wrong_pe_no_gamma(P, R, pi, gamma, tol=1e-10):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     V = np.zeros(len(R))
@@ -54,6 +52,9 @@ def _wrong_pe_no_gamma(P, R, pi, gamma, tol=1e-10):
     return V_new
 
 
+@mistake("policy_evaluation/max_over_actions", "you took the max over actions (that is V*, the "
+         "Bellman optimality equation); V^pi averages over actions with the policy's "
+         "probabilities pi(a|s)", summary="took the max (V*)")
 def _wrong_pe_max(P, R, pi, gamma, tol=1e-10):
     P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
     V = np.zeros(len(R))
@@ -64,6 +65,9 @@ def _wrong_pe_max(P, R, pi, gamma, tol=1e-10):
         V = V_new
 
 
+@mistake("policy_evaluation/not_converged", "the values are not converged: sweep until the "
+         "largest change of a sweep, max_s |V_new(s) - V(s)|, is below tol (a fixed number of "
+         "sweeps is not enough when gamma is close to 1)", summary="stopped before converging")
 def _wrong_pe_fixed_sweeps(P, R, pi, gamma, tol=1e-10):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     V = np.zeros(len(R))
@@ -72,6 +76,8 @@ def _wrong_pe_fixed_sweeps(P, R, pi, gamma, tol=1e-10):
     return V
 
 
+@mistake("policy_evaluation/rewards_summed", "the rewards are not weighted by pi(a|s): R_pi(s) "
+         "= sum_a pi(a|s) R(s, a)", summary="summed the rewards over actions")
 def _wrong_pe_rewards_summed(P, R, pi, gamma, tol=1e-10):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     P_pi = np.einsum("sa,sat->st", pi, P)
@@ -82,6 +88,8 @@ def _wrong_pe_rewards_summed(P, R, pi, gamma, tol=1e-10):
     return V
 
 
+@mistake("policy_evaluation/rewards_averaged", "the rewards are averaged uniformly over actions; "
+         "weight them by pi(a|s)", summary="averaged the rewards over actions")
 def _wrong_pe_rewards_averaged(P, R, pi, gamma, tol=1e-10):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     V = np.zeros(len(R))
@@ -94,6 +102,8 @@ def _wrong_pe_rewards_averaged(P, R, pi, gamma, tol=1e-10):
     return V
 
 
+@mistake("policy_evaluation/transitions_unweighted", "the transitions ignore the policy: "
+         "P_pi(s'|s) = sum_a pi(a|s) P(s'|s, a)", summary="ignored pi in the transitions")
 def _wrong_pe_transitions_unweighted(P, R, pi, gamma, tol=1e-10):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     P_mean = P.mean(axis=1)  # the policy is ignored in the transitions
@@ -106,6 +116,8 @@ def _wrong_pe_transitions_unweighted(P, R, pi, gamma, tol=1e-10):
         V = V_new
 
 
+@mistake("policy_evaluation/bootstraps_from_s", "you bootstrapped from V(s) instead of V(s'): the "
+         "backup needs sum_s' P(s'|s, a) V(s')", summary="bootstrapped from V(s)")
 def _wrong_pe_bootstraps_from_s(P, R, pi, gamma, tol=1e-10):
     R, pi = np.asarray(R, dtype=float), np.asarray(pi, dtype=float)
     V = np.zeros(len(R))
@@ -117,6 +129,7 @@ def _wrong_pe_bootstraps_from_s(P, R, pi, gamma, tol=1e-10):
     return V
 
 
+@mistake("policy_evaluation/lists_rejected", LISTS, summary="failed on list inputs", by_value=False)
 def _wrong_pe_lists(P, R, pi, gamma, tol=1e-10):
     V = np.zeros(R.shape[0])
     change = np.inf
@@ -147,23 +160,6 @@ exercise(Exercise(
            "0.97-0.99, the gridworld (slip 0-0.3, gamma 0.9, figure 3.2), one with integer rewards and "
            "one given as nested lists; random policies. Expected: the exact linear solve; any sweep "
            "order passes.",
-    mistakes=(
-        Mistake("policy_evaluation/no_gamma", "gamma is missing: the backup is r + gamma * V(s'), not "
-                "r + V(s')", _wrong_pe_no_gamma, summary="left out gamma"),
-        Mistake("policy_evaluation/max_over_actions", MAX, _wrong_pe_max, summary="took the max (V*)"),
-        Mistake("policy_evaluation/not_converged", NOT_CONVERGED, _wrong_pe_fixed_sweeps,
-                summary="stopped before converging"),
-        Mistake("policy_evaluation/rewards_summed", REWARDS_SUMMED, _wrong_pe_rewards_summed,
-                summary="summed the rewards over actions"),
-        Mistake("policy_evaluation/rewards_averaged", REWARDS_AVERAGED, _wrong_pe_rewards_averaged,
-                summary="averaged the rewards over actions"),
-        Mistake("policy_evaluation/transitions_unweighted", TRANSITIONS, _wrong_pe_transitions_unweighted,
-                summary="ignored pi in the transitions"),
-        Mistake("policy_evaluation/bootstraps_from_s", "you bootstrapped from V(s) instead of V(s'): the "
-                "backup needs sum_s' P(s'|s, a) V(s')", _wrong_pe_bootstraps_from_s,
-                summary="bootstrapped from V(s)"),
-        _lists("policy_evaluation", _wrong_pe_lists),
-    ),
 ))
 
 
@@ -178,36 +174,49 @@ def _alt_policy_evaluation_exact(P, R, pi, gamma):
     return np.linalg.inv(np.identity(S) - gamma * P_pi) @ r_pi
 
 
+@mistake("policy_evaluation_exact/P_pi_transposed", "P_pi is transposed: P_pi[s, s'] = sum_a "
+         "pi(a|s) P(s'|s, a) has one row per current state", summary="transposed P_pi")
 def _wrong_pee_P_pi_transposed(P, R, pi, gamma):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     P_pi = np.einsum("sa,sat->st", pi, P)
     return np.linalg.solve(np.eye(len(R)) - gamma * P_pi.T, (pi * R).sum(axis=1))  # transposed
 
 
+@mistake("policy_evaluation_exact/P_transposed", "P's axes are transposed: P[s, a, s'] is the "
+         "probability of moving from s to s', so sum over its last axis", summary="transposed P")
 def _wrong_pee_P_transposed(P, R, pi, gamma):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     P_pi = np.einsum("sa,tas->st", pi, P)  # the indices of P in the wrong order
     return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, (pi * R).sum(axis=1))
 
 
+@mistake("policy_evaluation_exact/rewards_summed", "the rewards are not weighted by pi(a|s): "
+         "R_pi(s) = sum_a pi(a|s) R(s, a)", summary="summed the rewards over actions")
 def _wrong_pee_rewards_summed(P, R, pi, gamma):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     P_pi = np.einsum("sa,sat->st", pi, P)
     return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, R.sum(axis=1))  # R not weighted by pi
 
 
+@mistake("policy_evaluation_exact/rewards_averaged", "the rewards are averaged uniformly over "
+         "actions; weight them by pi(a|s)", summary="averaged the rewards over actions")
 def _wrong_pee_rewards_averaged(P, R, pi, gamma):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     P_pi = np.einsum("sa,sat->st", pi, P)
     return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, R.mean(axis=1))  # R not weighted by pi
 
 
+@mistake("policy_evaluation_exact/transitions_unweighted", "the transitions ignore the policy: "
+         "P_pi(s'|s) = sum_a pi(a|s) P(s'|s, a)", summary="ignored pi in the transitions")
 def _wrong_pee_transitions_unweighted(P, R, pi, gamma):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     P_pi = P.mean(axis=1)  # the policy is ignored in the transitions
     return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, (pi * R).sum(axis=1))
 
 
+@mistake("policy_evaluation_exact/one_backup", "one backup is not enough: V^pi = R_pi + gamma "
+         "P_pi V^pi must be solved for V^pi ((I - gamma P_pi) V = R_pi), not applied once to R_pi",
+         summary="applied one backup")
 def _wrong_pee_one_backup(P, R, pi, gamma):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     P_pi = np.einsum("sa,sat->st", pi, P)
@@ -215,12 +224,17 @@ def _wrong_pee_one_backup(P, R, pi, gamma):
     return R_pi + gamma * P_pi @ R_pi  # one backup instead of solving
 
 
+@mistake("policy_evaluation_exact/no_gamma", "gamma is missing: solve (I - gamma P_pi) V = R_pi; "
+         "without gamma, I - P_pi is singular (every row of P_pi sums to 1)",
+         summary="left out gamma")
 def _wrong_pee_no_gamma(P, R, pi, gamma):
     P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
     P_pi = np.einsum("sa,sat->st", pi, P)
     return np.linalg.solve(np.eye(len(R)) - P_pi, (pi * R).sum(axis=1))  # gamma forgotten
 
 
+@mistake("policy_evaluation_exact/lists_rejected", LISTS, summary="failed on list inputs",
+         by_value=False)
 def _wrong_pee_lists(P, R, pi, gamma):
     P_pi = np.einsum("sa,sat->st", pi, P)
     return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, (pi * R).sum(axis=1))
@@ -231,26 +245,6 @@ exercise(Exercise(
     alternatives=(_alt_policy_evaluation_exact,),
     admits=("list", "int", "episodic", "gamma near 1", "gridworld"),
     inputs="the same MDPs and policies as policy_evaluation.",
-    mistakes=(
-        Mistake("policy_evaluation_exact/P_pi_transposed", "P_pi is transposed: P_pi[s, s'] = sum_a "
-                "pi(a|s) P(s'|s, a) has one row per current state", _wrong_pee_P_pi_transposed,
-                summary="transposed P_pi"),
-        Mistake("policy_evaluation_exact/P_transposed", P_AXES, _wrong_pee_P_transposed,
-                summary="transposed P"),
-        Mistake("policy_evaluation_exact/rewards_summed", REWARDS_SUMMED, _wrong_pee_rewards_summed,
-                summary="summed the rewards over actions"),
-        Mistake("policy_evaluation_exact/rewards_averaged", REWARDS_AVERAGED, _wrong_pee_rewards_averaged,
-                summary="averaged the rewards over actions"),
-        Mistake("policy_evaluation_exact/transitions_unweighted", TRANSITIONS,
-                _wrong_pee_transitions_unweighted, summary="ignored pi in the transitions"),
-        Mistake("policy_evaluation_exact/one_backup", "one backup is not enough: V^pi = R_pi + gamma "
-                "P_pi V^pi must be solved for V^pi ((I - gamma P_pi) V = R_pi), not applied once to R_pi",
-                _wrong_pee_one_backup, summary="applied one backup"),
-        Mistake("policy_evaluation_exact/no_gamma", "gamma is missing: solve (I - gamma P_pi) V = R_pi; "
-                "without gamma, I - P_pi is singular (every row of P_pi sums to 1)", _wrong_pee_no_gamma,
-                summary="left out gamma"),
-        _lists("policy_evaluation_exact", _wrong_pee_lists),
-    ),
 ))
 
 
@@ -259,36 +253,50 @@ def _alt_q_from_v(P, R, V, gamma):
     return np.asarray(R) + gamma * np.tensordot(P, V, axes=([2], [0]))
 
 
+@mistake("q_from_v/no_gamma", "gamma is missing: Q(s, a) = R(s, a) + gamma sum_s' P(s'|s, a) "
+         "V(s')", summary="left out gamma")
 def _wrong_q_no_gamma(P, R, V, gamma):
     P, R, V = (np.asarray(x, dtype=float) for x in (P, R, V))
     return R + P @ V  # gamma forgotten
 
 
+@mistake("q_from_v/P_transposed", "P's axes are transposed: P[s, a, s'] is the probability of "
+         "moving from s to s', so sum over its last axis", summary="transposed P")
 def _wrong_q_P_transposed(P, R, V, gamma):
     P, R, V = (np.asarray(x, dtype=float) for x in (P, R, V))
     return R + gamma * np.einsum("tas,t->sa", P, V)  # the indices of P in the wrong order
 
 
+@mistake("q_from_v/uses_V_s", "you used V(s) instead of the expected next value sum_s' P(s'|s, a) "
+         "V(s')", summary="used V(s), not V(s')")
 def _wrong_q_uses_V_s(P, R, V, gamma):
     R, V = np.asarray(R, dtype=float), np.asarray(V, dtype=float)
     return R + gamma * V[:, None]  # V(s), not V(s')
 
 
+@mistake("q_from_v/sums_current_state", "you summed P over the wrong axis (the current state s "
+         "instead of the next state s'): P @ V sums over the last axis",
+         summary="summed over the current state")
 def _wrong_q_sums_current_state(P, R, V, gamma):
     P, R, V = (np.asarray(x, dtype=float) for x in (P, R, V))
     return R + gamma * (P * V).sum(axis=0)  # summed over s instead of s'
 
 
+@mistake("q_from_v/no_rewards", "the rewards are missing: Q(s, a) = R(s, a) + gamma E[V(s')]",
+         summary="left out R")
 def _wrong_q_no_rewards(P, R, V, gamma):
     P, V = np.asarray(P, dtype=float), np.asarray(V, dtype=float)
     return gamma * P @ V  # rewards forgotten
 
 
+@mistake("q_from_v/transposed_output", "you returned Q transposed, shape (A, S); Q[s, a] has one "
+         "row per state and one column per action", summary="returned Q transposed")
 def _wrong_q_transposed_output(P, R, V, gamma):
     P, R, V = (np.asarray(x, dtype=float) for x in (P, R, V))
     return (R + gamma * P @ V).T
 
 
+@mistake("q_from_v/lists_rejected", LISTS, summary="failed on list inputs", by_value=False)
 def _wrong_q_lists(P, R, V, gamma):
     return R + gamma * P @ V
 
@@ -299,22 +307,6 @@ exercise(Exercise(
     admits=("list", "int", "square", "gridworld"),
     inputs="a square random MDP first (so that a sum over the wrong axis runs), a dense and a sparse one, "
            "the gridworld, integer rewards and values, and one given as nested lists; V ~ Normal(0, 3).",
-    mistakes=(
-        Mistake("q_from_v/no_gamma", "gamma is missing: Q(s, a) = R(s, a) + gamma sum_s' P(s'|s, a) V(s')",
-                _wrong_q_no_gamma, summary="left out gamma"),
-        Mistake("q_from_v/P_transposed", P_AXES, _wrong_q_P_transposed, summary="transposed P"),
-        Mistake("q_from_v/uses_V_s", "you used V(s) instead of the expected next value sum_s' P(s'|s, a) "
-                "V(s')", _wrong_q_uses_V_s, summary="used V(s), not V(s')"),
-        Mistake("q_from_v/sums_current_state", "you summed P over the wrong axis (the current state s "
-                "instead of the next state s'): P @ V sums over the last axis", _wrong_q_sums_current_state,
-                summary="summed over the current state"),
-        Mistake("q_from_v/no_rewards", "the rewards are missing: Q(s, a) = R(s, a) + gamma E[V(s')]",
-                _wrong_q_no_rewards, summary="left out R"),
-        Mistake("q_from_v/transposed_output", "you returned Q transposed, shape (A, S); Q[s, a] has one "
-                "row per state and one column per action", _wrong_q_transposed_output,
-                summary="returned Q transposed"),
-        _lists("q_from_v", _wrong_q_lists),
-    ),
 ))
 
 
@@ -335,6 +327,8 @@ def _alt_value_iteration(P, R, gamma, tol=1e-10):
     return V, Q
 
 
+@mistake("value_iteration/mean_not_max", "you averaged over actions (that is V^pi of the uniform "
+         "random policy); V*(s) = max_a Q*(s, a)", summary="averaged instead of max")
 def _wrong_vi_mean(P, R, gamma, tol=1e-10):
     P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
     V = np.zeros(len(R))
@@ -346,6 +340,9 @@ def _wrong_vi_mean(P, R, gamma, tol=1e-10):
         V = V_new
 
 
+@mistake("value_iteration/not_converged", "the values are not converged: sweep until the largest "
+         "change of a sweep, max_s |V_new(s) - V(s)|, is below tol (a fixed number of sweeps is "
+         "not enough when gamma is close to 1)", summary="stopped before converging")
 def _wrong_vi_fixed_sweeps(P, R, gamma, tol=1e-10):
     P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
     V = np.zeros(len(R))
@@ -355,6 +352,8 @@ def _wrong_vi_fixed_sweeps(P, R, gamma, tol=1e-10):
     return V, Q
 
 
+@mistake("value_iteration/returns_Q_V", "you returned (Q, V); return them in the order (V, Q)",
+         summary="returned (Q, V)")
 def _wrong_vi_returns_q_v(P, R, gamma, tol=1e-10):
     P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
     V, delta = np.zeros(len(R)), np.inf
@@ -364,6 +363,8 @@ def _wrong_vi_returns_q_v(P, R, gamma, tol=1e-10):
     return Q, V  # wrong order
 
 
+@mistake("value_iteration/max_wrong_axis", "you took the max over the wrong axis (over states); "
+         "V*(s) is the max over the actions a of Q(s, a) (axis=1)", summary="max over states")
 def _wrong_vi_max_wrong_axis(P, R, gamma, tol=1e-10):
     P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
     V = np.zeros(len(R))
@@ -376,6 +377,8 @@ def _wrong_vi_max_wrong_axis(P, R, gamma, tol=1e-10):
     return V_new, Q
 
 
+@mistake("value_iteration/no_gamma", "gamma is missing: the backup is max_a [r + gamma E V(s')]",
+         summary="left out gamma")
 def _wrong_vi_no_gamma(P, R, gamma, tol=1e-10):
     P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
     V, sweeps = np.zeros(len(R)), 0
@@ -388,6 +391,8 @@ def _wrong_vi_no_gamma(P, R, gamma, tol=1e-10):
     return V, Q
 
 
+@mistake("value_iteration/argmax_as_V", "V* holds the best VALUE max_a Q*(s, a), not the best "
+         "action argmax_a", summary="returned argmax as V")
 def _wrong_vi_argmax(P, R, gamma, tol=1e-10):
     P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
     V = np.zeros(len(R))
@@ -400,6 +405,8 @@ def _wrong_vi_argmax(P, R, gamma, tol=1e-10):
             return Q.argmax(axis=1), Q  # the best actions, not their values
 
 
+@mistake("value_iteration/q_not_backed_up", "Q is only R: Q*(s, a) = R(s, a) + gamma sum_s' "
+         "P(s'|s, a) V*(s'), one backup of the final V", summary="returned R as Q")
 def _wrong_vi_q_not_backed_up(P, R, gamma, tol=1e-10):
     P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
     Q = R.copy()
@@ -411,6 +418,8 @@ def _wrong_vi_q_not_backed_up(P, R, gamma, tol=1e-10):
         V = V_new
 
 
+@mistake("value_iteration/returns_only_V", "return both V* and Q*: `return V, Q`",
+         summary="returned only V")
 def _wrong_vi_only_v(P, R, gamma, tol=1e-10):
     P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
     V = np.zeros(len(R))
@@ -420,6 +429,7 @@ def _wrong_vi_only_v(P, R, gamma, tol=1e-10):
     return V_next
 
 
+@mistake("value_iteration/lists_rejected", LISTS, summary="failed on list inputs", by_value=False)
 def _wrong_vi_lists(P, R, gamma, tol=1e-10):
     S, _A = R.shape
     V = np.zeros(S)
@@ -437,27 +447,6 @@ exercise(Exercise(
     inputs="the MDPs of policy_evaluation (the episodic square one first) and the gridworld (figure "
            "3.5). Expected: value iteration polished by exactly evaluating its greedy policy. Graded with "
            "rlcore's q_from_v swapped in for the call (a mistake in q_from_v costs points once).",
-    mistakes=(
-        Mistake("value_iteration/mean_not_max", "you averaged over actions (that is V^pi of the uniform "
-                "random policy); V*(s) = max_a Q*(s, a)", _wrong_vi_mean, summary="averaged instead of max"),
-        Mistake("value_iteration/not_converged", NOT_CONVERGED, _wrong_vi_fixed_sweeps,
-                summary="stopped before converging"),
-        Mistake("value_iteration/returns_Q_V", "you returned (Q, V); return them in the order (V, Q)",
-                _wrong_vi_returns_q_v, summary="returned (Q, V)"),
-        Mistake("value_iteration/max_wrong_axis", "you took the max over the wrong axis (over states); "
-                "V*(s) is the max over the actions a of Q(s, a) (axis=1)", _wrong_vi_max_wrong_axis,
-                summary="max over states"),
-        Mistake("value_iteration/no_gamma", "gamma is missing: the backup is max_a [r + gamma E V(s')]",
-                _wrong_vi_no_gamma, summary="left out gamma"),
-        Mistake("value_iteration/argmax_as_V", "V* holds the best VALUE max_a Q*(s, a), not the best "
-                "action argmax_a", _wrong_vi_argmax, summary="returned argmax as V"),
-        Mistake("value_iteration/q_not_backed_up", "Q is only R: Q*(s, a) = R(s, a) + gamma sum_s' "
-                "P(s'|s, a) V*(s'), one backup of the final V", _wrong_vi_q_not_backed_up,
-                summary="returned R as Q"),
-        Mistake("value_iteration/returns_only_V", "return both V* and Q*: `return V, Q`",
-                _wrong_vi_only_v, summary="returned only V"),
-        _lists("value_iteration", _wrong_vi_lists),
-    ),
 ))
 
 
@@ -474,37 +463,51 @@ def _alt_greedy_policy(Q):
     return pi
 
 
+@mistake("greedy_policy/ties_highest", "ties must go to the LOWEST action index (np.argmax does "
+         "that); yours go to the highest", summary="broke ties high")
 def _wrong_gp_ties_highest(Q):
     Q = np.asarray(Q, dtype=float)
     A = Q.shape[1]
     return np.eye(A)[A - 1 - np.argmax(Q[:, ::-1], axis=1)]  # ties to the highest index
 
 
+@mistake("greedy_policy/ties_split", "ties must go to one action (the lowest index), not be split "
+         "between them", summary="split ties")
 def _wrong_gp_ties_split(Q):
     Q = np.asarray(Q, dtype=float)
     best = (Q == Q.max(axis=1, keepdims=True)).astype(float)
     return best / best.sum(axis=1, keepdims=True)  # ties split
 
 
+@mistake("greedy_policy/argmax_axis0", "you took the argmax over states (axis 0); the greedy "
+         "action of state s is the argmax over the actions a of Q[s, a] (axis=1)",
+         summary="argmax over states")
 def _wrong_gp_axis0(Q):
     Q = np.asarray(Q, dtype=float)
     return np.eye(Q.shape[1])[np.argmax(Q, axis=0)]  # argmax over states
 
 
+@mistake("greedy_policy/returns_indices", "return the policy as a one-hot array of shape (S, A): "
+         "pi[s, a*(s)] = 1, 0 elsewhere (not the actions a*(s))", summary="returned action indices")
 def _wrong_gp_indices(Q):
     return np.argmax(Q, axis=1)  # indices, not one-hot
 
 
+@mistake("greedy_policy/argmin", "you picked the worst action (argmin); greedy means argmax_a "
+         "Q(s, a)", summary="took the argmin")
 def _wrong_gp_argmin(Q):
     return np.eye(np.shape(Q)[1])[np.argmin(Q, axis=1)]
 
 
+@mistake("greedy_policy/softmax", "you returned softmax probabilities; the greedy policy is "
+         "one-hot", summary="returned softmax")
 def _wrong_gp_softmax(Q):
     Q = np.asarray(Q, dtype=float)
     e = np.exp(Q - Q.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
+@mistake("greedy_policy/lists_rejected", LISTS, summary="failed on list inputs", by_value=False)
 def _wrong_gp_lists(Q):
     pi = np.zeros(Q.shape)
     pi[np.arange(Q.shape[0]), Q.argmax(axis=1)] = 1.0
@@ -517,23 +520,6 @@ exercise(Exercise(
     admits=("list", "int", "square"),
     inputs="a square Q first (so that an argmax over the wrong axis runs), a random Q, an integer Q full "
            "of ties (one state where every action ties), and one given as a nested list.",
-    mistakes=(
-        Mistake("greedy_policy/ties_highest", "ties must go to the LOWEST action index (np.argmax does "
-                "that); yours go to the highest", _wrong_gp_ties_highest, summary="broke ties high"),
-        Mistake("greedy_policy/ties_split", "ties must go to one action (the lowest index), not be split "
-                "between them", _wrong_gp_ties_split, summary="split ties"),
-        Mistake("greedy_policy/argmax_axis0", "you took the argmax over states (axis 0); the greedy action "
-                "of state s is the argmax over the actions a of Q[s, a] (axis=1)", _wrong_gp_axis0,
-                summary="argmax over states"),
-        Mistake("greedy_policy/returns_indices", "return the policy as a one-hot array of shape (S, A): "
-                "pi[s, a*(s)] = 1, 0 elsewhere (not the actions a*(s))", _wrong_gp_indices,
-                summary="returned action indices"),
-        Mistake("greedy_policy/argmin", "you picked the worst action (argmin); greedy means argmax_a Q(s, a)",
-                _wrong_gp_argmin, summary="took the argmin"),
-        Mistake("greedy_policy/softmax", "you returned softmax probabilities; the greedy policy is one-hot",
-                _wrong_gp_softmax, summary="returned softmax"),
-        _lists("greedy_policy", _wrong_gp_lists),
-    ),
 ))
 
 
@@ -546,71 +532,96 @@ def _alt_msbe(q_sa, rewards, next_q, dones, gamma):
     return total / len(q_sa)
 
 
+@mistake("mean_squared_bellman_error/no_done_mask", "(1 - done) is missing: at a terminal "
+         "transition the target is just r", summary="ignored dones")
 def _wrong_msbe_no_done_mask(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q))
     return float(np.mean((q_sa - (rewards + gamma * next_q.max(axis=1))) ** 2))  # no (1 - d)
 
 
+@mistake("mean_squared_bellman_error/mask_inverted", "the done mask is inverted: bootstrap with "
+         "(1 - d), so terminal transitions drop the next value", summary="inverted the done mask")
 def _wrong_msbe_mask_inverted(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = rewards + gamma * dones * next_q.max(axis=1)  # bootstraps only terminal transitions
     return float(np.mean((q_sa - y) ** 2))
 
 
+@mistake("mean_squared_bellman_error/no_gamma", "gamma is missing from the target r + gamma (1 "
+         "- d) max_a' Q(s', a')", summary="left out gamma")
 def _wrong_msbe_no_gamma(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = rewards + (1 - dones) * next_q.max(axis=1)  # gamma forgotten
     return float(np.mean((q_sa - y) ** 2))
 
 
+@mistake("mean_squared_bellman_error/rms", "you took the square root (that is the RMS error); "
+         "return the MEAN of the squares", summary="took the square root")
 def _wrong_msbe_rms(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
     return float(np.sqrt(np.mean((q_sa - y) ** 2)))  # root mean square
 
 
+@mistake("mean_squared_bellman_error/sum_not_mean", "you summed the squared errors; the MSBE is "
+         "their mean", summary="summed instead of averaged")
 def _wrong_msbe_sum(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
     return float(np.sum((q_sa - y) ** 2))  # sum, not mean
 
 
+@mistake("mean_squared_bellman_error/mean_over_actions", "you averaged next_q over actions; the "
+         "target uses max_a' Q(s', a')", summary="averaged over next actions")
 def _wrong_msbe_mean_over_actions(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = rewards + gamma * (1 - dones) * next_q.mean(axis=1)  # mean, not max
     return float(np.mean((q_sa - y) ** 2))
 
 
+@mistake("mean_squared_bellman_error/max_whole_batch", "you took the max over the whole batch; "
+         "take it over the actions of each transition (axis=1)", summary="max over the whole batch")
 def _wrong_msbe_max_whole_batch(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = rewards + gamma * (1 - dones) * np.max(next_q)  # max over the whole batch
     return float(np.mean((q_sa - y) ** 2))
 
 
+@mistake("mean_squared_bellman_error/max_axis0", "you took the max over the wrong axis (axis 0, "
+         "over transitions); take it over actions (axis=1)", summary="max over transitions")
 def _wrong_msbe_max_axis0(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = rewards + gamma * (1 - dones) * next_q.max(axis=0)  # max over transitions
     return float(np.mean((q_sa - y) ** 2))
 
 
+@mistake("mean_squared_bellman_error/abs_errors", "you averaged absolute errors; square them",
+         summary="averaged absolute errors")
 def _wrong_msbe_abs(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
     return float(np.mean(np.abs(q_sa - y)))  # absolute errors
 
 
+@mistake("mean_squared_bellman_error/mask_on_reward", "(1 - done) multiplies the reward too; only "
+         "the bootstrap term gamma max_a' Q(s', a') is masked", summary="masked the reward")
 def _wrong_msbe_mask_on_reward(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = (1 - dones) * (rewards + gamma * next_q.max(axis=1))  # the reward masked too
     return float(np.mean((q_sa - y) ** 2))
 
 
+@mistake("mean_squared_bellman_error/per_transition", "return one number, the mean of the squared "
+         "errors over the batch, not one per transition", summary="returned an array")
 def _wrong_msbe_per_transition(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
     return (q_sa - y) ** 2  # no mean
 
 
+@mistake("mean_squared_bellman_error/keepdims_broadcast", "max(axis=1, keepdims=True) has shape "
+         "(B, 1): with (B,) rewards it broadcasts to a (B, B) matrix; take the max without "
+         "keepdims, shape (B,)", summary="broadcast (B, 1) against (B,)")
 def _wrong_msbe_keepdims(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
     best = next_q.max(axis=1, keepdims=True)  # shape (B, 1): broadcasts to (B, B) below
@@ -618,12 +629,17 @@ def _wrong_msbe_keepdims(q_sa, rewards, next_q, dones, gamma):
     return float(np.mean((q_sa - y) ** 2))
 
 
+@mistake("mean_squared_bellman_error/invert_float_dones", "~dones works for bool dones only; "
+         "float 0/1 dones need (1 - dones) (convert with np.asarray(dones, dtype=float))",
+         summary="used ~dones", by_value=False)
 def _wrong_msbe_invert(q_sa, rewards, next_q, dones, gamma):
     q_sa, rewards, next_q, dones = (np.asarray(x) for x in (q_sa, rewards, next_q, dones))
     y = rewards + gamma * ~dones * next_q.max(axis=1)  # works for bool dones only
     return float(np.mean((q_sa - y) ** 2))
 
 
+@mistake("mean_squared_bellman_error/lists_rejected", LISTS, summary="failed on list inputs",
+         by_value=False)
 def _wrong_msbe_lists(q_sa, rewards, next_q, dones, gamma):
     y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
     return float(np.mean((q_sa - y) ** 2))
@@ -636,41 +652,4 @@ exercise(Exercise(
     inputs="a batch with B = A first (so that a max over the wrong axis runs), batches of 6-40 "
            "transitions with A = 2-6, float 0/1 dones and bool dones (each batch has both kinds of "
            "transitions), integer rewards, nested lists, and a batch of one.",
-    mistakes=(
-        Mistake("mean_squared_bellman_error/no_done_mask", "(1 - done) is missing: at a terminal "
-                "transition the target is just r", _wrong_msbe_no_done_mask, summary="ignored dones"),
-        Mistake("mean_squared_bellman_error/mask_inverted", "the done mask is inverted: bootstrap with "
-                "(1 - d), so terminal transitions drop the next value", _wrong_msbe_mask_inverted,
-                summary="inverted the done mask"),
-        Mistake("mean_squared_bellman_error/no_gamma", "gamma is missing from the target r + gamma "
-                "(1 - d) max_a' Q(s', a')", _wrong_msbe_no_gamma, summary="left out gamma"),
-        Mistake("mean_squared_bellman_error/rms", "you took the square root (that is the RMS error); "
-                "return the MEAN of the squares", _wrong_msbe_rms, summary="took the square root"),
-        Mistake("mean_squared_bellman_error/sum_not_mean", "you summed the squared errors; the MSBE is "
-                "their mean", _wrong_msbe_sum, summary="summed instead of averaged"),
-        Mistake("mean_squared_bellman_error/mean_over_actions", "you averaged next_q over actions; the "
-                "target uses max_a' Q(s', a')", _wrong_msbe_mean_over_actions,
-                summary="averaged over next actions"),
-        Mistake("mean_squared_bellman_error/max_whole_batch", "you took the max over the whole batch; "
-                "take it over the actions of each transition (axis=1)", _wrong_msbe_max_whole_batch,
-                summary="max over the whole batch"),
-        Mistake("mean_squared_bellman_error/max_axis0", "you took the max over the wrong axis (axis 0, "
-                "over transitions); take it over actions (axis=1)", _wrong_msbe_max_axis0,
-                summary="max over transitions"),
-        Mistake("mean_squared_bellman_error/abs_errors", "you averaged absolute errors; square them",
-                _wrong_msbe_abs, summary="averaged absolute errors"),
-        Mistake("mean_squared_bellman_error/mask_on_reward", "(1 - done) multiplies the reward too; only "
-                "the bootstrap term gamma max_a' Q(s', a') is masked", _wrong_msbe_mask_on_reward,
-                summary="masked the reward"),
-        Mistake("mean_squared_bellman_error/per_transition", "return one number, the mean of the "
-                "squared errors over the batch, not one per transition", _wrong_msbe_per_transition,
-                summary="returned an array"),
-        Mistake("mean_squared_bellman_error/keepdims_broadcast", "max(axis=1, keepdims=True) has shape "
-                "(B, 1): with (B,) rewards it broadcasts to a (B, B) matrix; take the max without "
-                "keepdims, shape (B,)", _wrong_msbe_keepdims, summary="broadcast (B, 1) against (B,)"),
-        Mistake("mean_squared_bellman_error/invert_float_dones", "~dones works for bool dones only; "
-                "float 0/1 dones need (1 - dones) (convert with np.asarray(dones, dtype=float))",
-                _wrong_msbe_invert, summary="used ~dones", by_value=False),
-        _lists("mean_squared_bellman_error", _wrong_msbe_lists),
-    ),
 ))

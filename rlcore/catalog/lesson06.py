@@ -18,7 +18,7 @@ import torch
 
 from .. import dqn_parts
 from ..dqn_parts import Batch
-from . import Exercise, Mistake, exercise
+from . import Exercise, exercise, mistake
 
 LESSON = "06-dqn"
 
@@ -46,12 +46,6 @@ class _alt_ReplayBuffer:
 
     def __len__(self):
         return len(self.data)
-
-
-class _wrong_rb_stores_references(_alt_ReplayBuffer):
-    def add(self, obs, actions, rewards, next_obs, dones):
-        for row in zip(obs, actions, rewards, next_obs, dones):
-            self.data.append(row)  # obs[i] is a view: it changes when the caller's array does
 
 
 class _RingBuffer:
@@ -90,6 +84,67 @@ class _RingBuffer:
         return self.size
 
 
+@mistake("ReplayBuffer/empty_no_error", "sampling an empty buffer must raise ValueError: there is "
+         "nothing to sample yet", summary="sampled an empty buffer", by_value=False)
+class _wrong_rb_empty_no_error(_RingBuffer):
+    def sample(self, batch_size):
+        return self.batch(self.rng.integers(0, max(self.size, 1), size=batch_size))
+
+
+@mistake("ReplayBuffer/len_counts_calls", "len() counts the calls to add, not the transitions: "
+         "add stores a whole batch (one transition per env), so len() grows by the batch size",
+         summary="len() counted add calls", by_value=False)
+class _wrong_rb_len_counts_calls(_RingBuffer):
+    def add(self, obs, actions, rewards, next_obs, dones):
+        idx = (self.pos + np.arange(len(actions))) % self.capacity
+        self.write(idx, obs, actions, rewards, next_obs, dones)
+        self.pos = (self.pos + len(actions)) % self.capacity
+        self.size = min(self.size + 1, self.capacity)  # one more "transition" per call
+
+
+@mistake("ReplayBuffer/len_not_capped", "len() grew past capacity: a full buffer holds exactly "
+         "capacity transitions", summary="len() not capped at capacity", by_value=False)
+class _wrong_rb_len_not_capped(_RingBuffer):
+    def add(self, obs, actions, rewards, next_obs, dones):
+        n = len(actions)
+        self.write((self.pos + np.arange(n)) % self.capacity, obs, actions, rewards, next_obs, dones)
+        self.pos = (self.pos + n) % self.capacity
+        self.size += n
+
+
+@mistake("ReplayBuffer/not_tensors", "sample returned numpy arrays: the Batch's fields must be "
+         "torch Tensors (torch.from_numpy or torch.as_tensor)", summary="returned numpy arrays",
+         by_value=False)
+class _wrong_rb_not_tensors(_RingBuffer):
+    def batch(self, idx):
+        return Batch(self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx],
+                     self.dones[idx])
+
+
+@mistake("ReplayBuffer/float64_storage", "the sampled fields have the wrong dtypes: np.zeros "
+         "makes float64 arrays unless given a dtype; store obs, next_obs, rewards and dones as "
+         "float32 and actions as int64", summary="stored float64", by_value=False)
+class _wrong_rb_float64_storage(_RingBuffer):
+    def __init__(self, capacity, obs_shape, seed=None):
+        super().__init__(capacity, obs_shape, seed)
+        self.obs, self.next_obs = np.zeros(self.obs.shape), np.zeros(self.obs.shape)  # no dtype: float64
+        self.actions, self.rewards, self.dones = np.zeros(capacity), np.zeros(capacity), np.zeros(capacity)
+
+
+@mistake("ReplayBuffer/without_replacement", "sample draws without replacement, so it fails as "
+         "soon as batch_size is larger than what is stored: draw indices WITH replacement",
+         summary="sampled without replacement", by_value=False,
+         raises="larger sample than population|replace=False|replace is False")
+class _wrong_rb_without_replacement(_RingBuffer):
+    def sample(self, batch_size):
+        if self.size == 0:
+            raise ValueError("the buffer is empty")
+        return self.batch(self.rng.choice(self.size, size=batch_size, replace=False))
+
+
+@mistake("ReplayBuffer/never_written_slots", "sample drew slots that were never written (all-zero "
+         "transitions): draw indices only from the filled part of the buffer, 0 to len(buffer) "
+         "- 1, not from all capacity slots", summary="sampled never-written slots", by_value=False)
 class _wrong_rb_never_written_slots(_RingBuffer):
     def sample(self, batch_size):
         if self.size == 0:
@@ -97,6 +152,46 @@ class _wrong_rb_never_written_slots(_RingBuffer):
         return self.batch(self.rng.integers(0, self.capacity, size=batch_size))  # every slot
 
 
+@mistake("ReplayBuffer/fields_unpaired", "the fields of a sampled row come from different "
+         "transitions: index obs, actions, rewards, next_obs and dones with the SAME indices",
+         summary="mixed up the fields of different transitions", by_value=False)
+class _wrong_rb_fields_unpaired(_RingBuffer):
+    def sample(self, batch_size):
+        if self.size == 0:
+            raise ValueError("the buffer is empty")
+        batch = self.batch(self.rng.integers(0, self.size, size=batch_size))
+        other = self.rng.integers(0, self.size, size=batch_size)  # a second draw for the rewards
+        return batch._replace(rewards=torch.from_numpy(self.rewards[other]))
+
+
+@mistake("ReplayBuffer/no_wrap", "the write position does not wrap around: adding to a full "
+         "buffer wrote past its end (IndexError); when the buffer is full, new transitions "
+         "overwrite the oldest, pos = (pos + 1) % capacity", summary="no wrap-around when full",
+         by_value=False, raises="^IndexError")
+class _wrong_rb_no_wrap(_RingBuffer):
+    def add(self, obs, actions, rewards, next_obs, dones):
+        for i in range(len(actions)):
+            self.write(self.pos, obs[i], actions[i], rewards[i], next_obs[i], dones[i])
+            self.pos, self.size = self.pos + 1, min(self.size + 1, self.capacity)
+
+
+@mistake("ReplayBuffer/overwrites_newest", "once full, the buffer kept overwriting its last slot "
+         "and kept the oldest transitions: the write position must wrap around to the start, so "
+         "the OLDEST transition is overwritten", summary="overwrote the newest, not the oldest",
+         by_value=False)
+class _wrong_rb_overwrites_newest(_RingBuffer):
+    def add(self, obs, actions, rewards, next_obs, dones):
+        for i in range(len(actions)):
+            j = min(self.pos, self.capacity - 1)  # once full: always the last slot
+            self.write(j, obs[i], actions[i], rewards[i], next_obs[i], dones[i])
+            self.pos += 1
+            self.size = min(self.pos, self.capacity)
+
+
+@mistake("ReplayBuffer/batch_restarts_at_zero", "ring-buffer wrap-around: a batch that did not "
+         "fit at the end restarted at slot 0, so the last slots were skipped (never written, or "
+         "left stale); the i-th transition of a batch goes to slot (pos + i) % capacity",
+         summary="restarted a batch at slot 0", by_value=False)
 class _wrong_rb_batch_restarts_at_zero(_RingBuffer):
     def add(self, obs, actions, rewards, next_obs, dones):
         n = len(actions)
@@ -109,22 +204,9 @@ class _wrong_rb_batch_restarts_at_zero(_RingBuffer):
         self.size = min(self.size + n, self.capacity)
 
 
-class _wrong_rb_overwrites_newest(_RingBuffer):
-    def add(self, obs, actions, rewards, next_obs, dones):
-        for i in range(len(actions)):
-            j = min(self.pos, self.capacity - 1)  # once full: always the last slot
-            self.write(j, obs[i], actions[i], rewards[i], next_obs[i], dones[i])
-            self.pos += 1
-            self.size = min(self.pos, self.capacity)
-
-
-class _wrong_rb_no_wrap(_RingBuffer):
-    def add(self, obs, actions, rewards, next_obs, dones):
-        for i in range(len(actions)):
-            self.write(self.pos, obs[i], actions[i], rewards[i], next_obs[i], dones[i])
-            self.pos, self.size = self.pos + 1, min(self.size + 1, self.capacity)
-
-
+@mistake("ReplayBuffer/up_to_pos", "after the buffer wrapped around, sample drew only the slots "
+         "below the write position: every stored slot can be drawn, 0 to len(buffer) - 1",
+         summary="sampled only up to the write position", by_value=False)
 class _wrong_rb_up_to_pos(_RingBuffer):
     def sample(self, batch_size):
         if self.size == 0:
@@ -133,6 +215,10 @@ class _wrong_rb_up_to_pos(_RingBuffer):
         return self.batch(self.rng.integers(0, high, size=batch_size))
 
 
+@mistake("ReplayBuffer/recent_only", "sample drew only the most recent transitions: draw "
+         "uniformly over everything stored, old transitions as often as new ones (that is what "
+         "breaks the correlation of consecutive steps)", summary="sampled only recent transitions",
+         by_value=False)
 class _wrong_rb_recent_only(_RingBuffer):
     def sample(self, batch_size):
         if self.size == 0:
@@ -141,20 +227,9 @@ class _wrong_rb_recent_only(_RingBuffer):
         return self.batch((self.pos - 1 - back) % self.capacity)
 
 
-class _wrong_rb_without_replacement(_RingBuffer):
-    def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("the buffer is empty")
-        return self.batch(self.rng.choice(self.size, size=batch_size, replace=False))
-
-
-class _wrong_rb_ignores_seed(_RingBuffer):
-    def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("the buffer is empty")
-        return self.batch(np.random.randint(0, self.size, size=batch_size))
-
-
+@mistake("ReplayBuffer/new_rng_per_sample", "a new generator made from the seed on every sample "
+         "returns the same indices every call: make the generator once, in __init__, and draw "
+         "every sample from it", summary="re-seeded on every sample", by_value=False)
 class _wrong_rb_new_rng_per_sample(_RingBuffer):
     def sample(self, batch_size):
         if self.size == 0:
@@ -163,51 +238,24 @@ class _wrong_rb_new_rng_per_sample(_RingBuffer):
         return self.batch(rng.integers(0, self.size, size=batch_size))
 
 
-class _wrong_rb_fields_unpaired(_RingBuffer):
+@mistake("ReplayBuffer/stores_references", "add kept references to the arrays it was given "
+         "(obs[i] is a view), so changing those arrays later changed the stored transitions: "
+         "store copies of the values", summary="stored views of the caller's arrays",
+         by_value=False)
+class _wrong_rb_stores_references(_alt_ReplayBuffer):
+    def add(self, obs, actions, rewards, next_obs, dones):
+        for row in zip(obs, actions, rewards, next_obs, dones):
+            self.data.append(row)  # obs[i] is a view: it changes when the caller's array does
+
+
+@mistake("ReplayBuffer/ignores_seed", "two buffers with the same seed gave different samples: "
+         "draw with the buffer's own generator, np.random.default_rng(seed) made in __init__ (not "
+         "np.random or random)", summary="ignored the seed", by_value=False)
+class _wrong_rb_ignores_seed(_RingBuffer):
     def sample(self, batch_size):
         if self.size == 0:
             raise ValueError("the buffer is empty")
-        batch = self.batch(self.rng.integers(0, self.size, size=batch_size))
-        other = self.rng.integers(0, self.size, size=batch_size)  # a second draw for the rewards
-        return batch._replace(rewards=torch.from_numpy(self.rewards[other]))
-
-
-class _wrong_rb_len_counts_calls(_RingBuffer):
-    def add(self, obs, actions, rewards, next_obs, dones):
-        idx = (self.pos + np.arange(len(actions))) % self.capacity
-        self.write(idx, obs, actions, rewards, next_obs, dones)
-        self.pos = (self.pos + len(actions)) % self.capacity
-        self.size = min(self.size + 1, self.capacity)  # one more "transition" per call
-
-
-class _wrong_rb_len_not_capped(_RingBuffer):
-    def add(self, obs, actions, rewards, next_obs, dones):
-        n = len(actions)
-        self.write((self.pos + np.arange(n)) % self.capacity, obs, actions, rewards, next_obs, dones)
-        self.pos = (self.pos + n) % self.capacity
-        self.size += n
-
-
-class _wrong_rb_empty_no_error(_RingBuffer):
-    def sample(self, batch_size):
-        return self.batch(self.rng.integers(0, max(self.size, 1), size=batch_size))
-
-
-class _wrong_rb_float64_storage(_RingBuffer):
-    def __init__(self, capacity, obs_shape, seed=None):
-        super().__init__(capacity, obs_shape, seed)
-        self.obs, self.next_obs = np.zeros(self.obs.shape), np.zeros(self.obs.shape)  # no dtype: float64
-        self.actions, self.rewards, self.dones = np.zeros(capacity), np.zeros(capacity), np.zeros(capacity)
-
-
-class _wrong_rb_not_tensors(_RingBuffer):
-    def batch(self, idx):
-        return Batch(self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx],
-                     self.dones[idx])
-
-
-def _rb(slug: str, message: str, wrong: type, summary: str, **kw) -> Mistake:
-    return Mistake(f"ReplayBuffer/{slug}", message, wrong, summary=summary, by_value=False, **kw)
+        return self.batch(np.random.randint(0, self.size, size=batch_size))
 
 
 exercise(Exercise(
@@ -220,57 +268,6 @@ exercise(Exercise(
            "first wrap in the middle of a batch) and with hundreds of transitions; 1-D and 2-D "
            "observations, batches of one env, bool and float dones; thousands of samples, so a "
            "slot that is never (or too often) drawn shows.",
-    mistakes=(
-        _rb("empty_no_error", "sampling an empty buffer must raise ValueError: there is nothing to "
-            "sample yet", _wrong_rb_empty_no_error, "sampled an empty buffer"),
-        _rb("len_counts_calls", "len() counts the calls to add, not the transitions: add stores a "
-            "whole batch (one transition per env), so len() grows by the batch size",
-            _wrong_rb_len_counts_calls, "len() counted add calls"),
-        _rb("len_not_capped", "len() grew past capacity: a full buffer holds exactly capacity "
-            "transitions", _wrong_rb_len_not_capped, "len() not capped at capacity"),
-        _rb("not_tensors", "sample returned numpy arrays: the Batch's fields must be torch Tensors "
-            "(torch.from_numpy or torch.as_tensor)", _wrong_rb_not_tensors, "returned numpy arrays"),
-        _rb("float64_storage", "the sampled fields have the wrong dtypes: np.zeros makes float64 "
-            "arrays unless given a dtype; store obs, next_obs, rewards and dones as float32 and "
-            "actions as int64", _wrong_rb_float64_storage, "stored float64"),
-        _rb("without_replacement", "sample draws without replacement, so it fails as soon as "
-            "batch_size is larger than what is stored: draw indices WITH replacement",
-            _wrong_rb_without_replacement, "sampled without replacement",
-            raises=r"larger sample than population|replace=False|replace is False"),
-        _rb("never_written_slots", "sample drew slots that were never written (all-zero "
-            "transitions): draw indices only from the filled part of the buffer, 0 to "
-            "len(buffer) - 1, not from all capacity slots", _wrong_rb_never_written_slots,
-            "sampled never-written slots"),
-        _rb("fields_unpaired", "the fields of a sampled row come from different transitions: "
-            "index obs, actions, rewards, next_obs and dones with the SAME indices",
-            _wrong_rb_fields_unpaired, "mixed up the fields of different transitions"),
-        _rb("no_wrap", "the write position does not wrap around: adding to a full buffer wrote past "
-            "its end (IndexError); when the buffer is full, new transitions overwrite the oldest, "
-            "pos = (pos + 1) % capacity", _wrong_rb_no_wrap, "no wrap-around when full",
-            raises=r"^IndexError"),
-        _rb("overwrites_newest", "once full, the buffer kept overwriting its last slot and kept the "
-            "oldest transitions: the write position must wrap around to the start, so the OLDEST "
-            "transition is overwritten", _wrong_rb_overwrites_newest, "overwrote the newest, not the oldest"),
-        _rb("batch_restarts_at_zero", "ring-buffer wrap-around: a batch that did not fit at the end "
-            "restarted at slot 0, so the last slots were skipped (never written, or left stale); "
-            "the i-th transition of a batch goes to slot (pos + i) % capacity",
-            _wrong_rb_batch_restarts_at_zero, "restarted a batch at slot 0"),
-        _rb("up_to_pos", "after the buffer wrapped around, sample drew only the slots below the "
-            "write position: every stored slot can be drawn, 0 to len(buffer) - 1",
-            _wrong_rb_up_to_pos, "sampled only up to the write position"),
-        _rb("recent_only", "sample drew only the most recent transitions: draw uniformly over "
-            "everything stored, old transitions as often as new ones (that is what breaks the "
-            "correlation of consecutive steps)", _wrong_rb_recent_only, "sampled only recent transitions"),
-        _rb("new_rng_per_sample", "a new generator made from the seed on every sample returns the "
-            "same indices every call: make the generator once, in __init__, and draw every sample "
-            "from it", _wrong_rb_new_rng_per_sample, "re-seeded on every sample"),
-        _rb("stores_references", "add kept references to the arrays it was given (obs[i] is a view), so "
-            "changing those arrays later changed the stored transitions: store copies of the values",
-            _wrong_rb_stores_references, "stored views of the caller's arrays"),
-        _rb("ignores_seed", "two buffers with the same seed gave different samples: draw with the "
-            "buffer's own generator, np.random.default_rng(seed) made in __init__ (not np.random "
-            "or random)", _wrong_rb_ignores_seed, "ignored the seed"),
-    ),
 ))
 
 
@@ -279,14 +276,20 @@ def _alt_linear_schedule(start, end, duration, t):
     return float(np.interp(t, [0, duration], [start, end]))
 
 
+@mistake("linear_schedule/not_clamped", "the schedule is not clamped: after t = duration it must "
+         "stay at end (min(t / duration, 1))", summary="did not clamp after duration")
 def _wrong_schedule_not_clamped(start, end, duration, t):
     return start + (end - start) * t / duration
 
 
+@mistake("linear_schedule/swapped", "start and end are swapped: at t = 0 the value is start, at t "
+         "= duration it is end", summary="swapped start and end")
 def _wrong_schedule_swapped(start, end, duration, t):
     return end + (start - end) * min(t / duration, 1.0)
 
 
+@mistake("linear_schedule/integer_division", "integer division t // duration jumps from start to "
+         "end: divide with /, so the value moves smoothly", summary="used integer division")
 def _wrong_schedule_integer_division(start, end, duration, t):
     return start + (end - start) * min(t // duration, 1)
 
@@ -297,16 +300,6 @@ exercise(Exercise(
     admits=("int", "float", "increasing"),
     inputs="decreasing schedules from 1 with integer durations of 500-5,000 steps and steps t at "
            "0, inside, at and after the end; increasing ones with float durations and t.",
-    mistakes=(
-        Mistake("linear_schedule/not_clamped", "the schedule is not clamped: after t = duration it "
-                "must stay at end (min(t / duration, 1))", _wrong_schedule_not_clamped,
-                summary="did not clamp after duration"),
-        Mistake("linear_schedule/swapped", "start and end are swapped: at t = 0 the value is start, "
-                "at t = duration it is end", _wrong_schedule_swapped, summary="swapped start and end"),
-        Mistake("linear_schedule/integer_division", "integer division t // duration jumps from start "
-                "to end: divide with /, so the value moves smoothly", _wrong_schedule_integer_division,
-                summary="used integer division"),
-    ),
 ))
 
 
@@ -322,52 +315,9 @@ def _alt_epsilon_greedy(q_values, epsilon, rng):
     return np.array(actions, dtype=np.int64)
 
 
-def _wrong_eg_compared_wrong_way(q_values, epsilon, rng):
-    q = np.asarray(q_values)
-    explore = rng.random(len(q)) > epsilon
-    return np.where(explore, rng.integers(0, q.shape[1], size=len(q)), q.argmax(axis=1)).astype(np.int64)
-
-
-def _wrong_eg_excludes_greedy(q_values, epsilon, rng):
-    q = np.asarray(q_values)
-    greedy = q.argmax(axis=1)
-    other = (greedy + rng.integers(1, q.shape[1], size=len(q))) % q.shape[1]  # never the greedy one
-    return np.where(rng.random(len(q)) < epsilon, other, greedy).astype(np.int64)
-
-
-def _wrong_eg_excludes_last_action(q_values, epsilon, rng):
-    q = np.asarray(q_values)
-    explore = rng.random(len(q)) < epsilon
-    random_actions = rng.integers(0, q.shape[1] - 1, size=len(q))
-    return np.where(explore, random_actions, q.argmax(axis=1)).astype(np.int64)
-
-
-def _wrong_eg_one_coin(q_values, epsilon, rng):
-    q = np.asarray(q_values)
-    if rng.random() < epsilon:  # one decision for every row
-        return rng.integers(0, q.shape[1], size=len(q))
-    return q.argmax(axis=1)
-
-
-def _wrong_eg_ignores_rng(q_values, epsilon, rng):
-    q = np.asarray(q_values)
-    explore = np.random.random(len(q)) < epsilon
-    return np.where(explore, np.random.randint(0, q.shape[1], size=len(q)), q.argmax(axis=1))
-
-
-def _wrong_eg_own_generator(q_values, epsilon, rng):
-    own = np.random.default_rng(0)
-    q = np.asarray(q_values)
-    explore = own.random(len(q)) < epsilon
-    return np.where(explore, own.integers(0, q.shape[1], size=len(q)), q.argmax(axis=1)).astype(np.int64)
-
-
-def _wrong_eg_argmax_no_axis(q_values, epsilon, rng):
-    q = np.asarray(q_values)
-    explore = rng.random(len(q)) < epsilon
-    return np.where(explore, rng.integers(0, q.shape[1], size=len(q)), np.argmax(q)).astype(np.int64)
-
-
+@mistake("epsilon_greedy/returns_tensor", "a Tensor came back: return a numpy int64 array, which "
+         "env.step accepts (turn Q-values given as a Tensor into numpy first)",
+         summary="returned a Tensor", by_value=False)
 def _wrong_eg_returns_tensor(q_values, epsilon, rng):
     q = torch.as_tensor(q_values)
     explore = torch.as_tensor(rng.random(len(q)) < epsilon)
@@ -375,8 +325,73 @@ def _wrong_eg_returns_tensor(q_values, epsilon, rng):
     return torch.where(explore, random_actions, q.argmax(dim=1))
 
 
-def _eg(slug: str, message: str, wrong, summary: str) -> Mistake:
-    return Mistake(f"epsilon_greedy/{slug}", message, wrong, summary=summary, by_value=False)
+@mistake("epsilon_greedy/argmax_no_axis", "np.argmax without an axis gives one index into the "
+         "flattened array, the same for every row: take the argmax of each row, over the actions "
+         "(axis=1)", summary="argmax over the flattened array", by_value=False)
+def _wrong_eg_argmax_no_axis(q_values, epsilon, rng):
+    q = np.asarray(q_values)
+    explore = rng.random(len(q)) < epsilon
+    return np.where(explore, rng.integers(0, q.shape[1], size=len(q)), np.argmax(q)).astype(np.int64)
+
+
+@mistake("epsilon_greedy/compared_wrong_way", "epsilon is compared the wrong way: a row must "
+         "explore when its random number is BELOW epsilon, so it explores with probability "
+         "epsilon, not 1 - epsilon", summary="explored with probability 1 - epsilon",
+         by_value=False)
+def _wrong_eg_compared_wrong_way(q_values, epsilon, rng):
+    q = np.asarray(q_values)
+    explore = rng.random(len(q)) > epsilon
+    return np.where(explore, rng.integers(0, q.shape[1], size=len(q)), q.argmax(axis=1)).astype(np.int64)
+
+
+@mistake("epsilon_greedy/excludes_greedy", "the random action is never the greedy one: explore "
+         "uniformly among ALL actions, the greedy one included",
+         summary="random actions exclude the greedy one", by_value=False)
+def _wrong_eg_excludes_greedy(q_values, epsilon, rng):
+    q = np.asarray(q_values)
+    greedy = q.argmax(axis=1)
+    other = (greedy + rng.integers(1, q.shape[1], size=len(q))) % q.shape[1]  # never the greedy one
+    return np.where(rng.random(len(q)) < epsilon, other, greedy).astype(np.int64)
+
+
+@mistake("epsilon_greedy/excludes_last_action", "the random actions never include the last "
+         "action: rng.integers(low, high) excludes high, so pass the number of actions itself",
+         summary="random actions exclude the last action", by_value=False)
+def _wrong_eg_excludes_last_action(q_values, epsilon, rng):
+    q = np.asarray(q_values)
+    explore = rng.random(len(q)) < epsilon
+    random_actions = rng.integers(0, q.shape[1] - 1, size=len(q))
+    return np.where(explore, random_actions, q.argmax(axis=1)).astype(np.int64)
+
+
+@mistake("epsilon_greedy/one_coin", "one coin flip decided for the whole batch: draw one random "
+         "number per row, so each env explores on its own", summary="one coin flip for the batch",
+         by_value=False)
+def _wrong_eg_one_coin(q_values, epsilon, rng):
+    q = np.asarray(q_values)
+    if rng.random() < epsilon:  # one decision for every row
+        return rng.integers(0, q.shape[1], size=len(q))
+    return q.argmax(axis=1)
+
+
+@mistake("epsilon_greedy/ignores_rng", "the same generator seed gave different actions: draw "
+         "every random number from the rng passed in (rng.random, rng.integers), not np.random or "
+         "random", summary="ignored rng", by_value=False)
+def _wrong_eg_ignores_rng(q_values, epsilon, rng):
+    q = np.asarray(q_values)
+    explore = np.random.random(len(q)) < epsilon
+    return np.where(explore, np.random.randint(0, q.shape[1], size=len(q)), q.argmax(axis=1))
+
+
+@mistake("epsilon_greedy/own_generator", "two different generators gave the same actions: a "
+         "generator made inside the function (np.random.default_rng(...)) explores the same way "
+         "on every call; draw from the rng passed in", summary="made its own generator",
+         by_value=False)
+def _wrong_eg_own_generator(q_values, epsilon, rng):
+    own = np.random.default_rng(0)
+    q = np.asarray(q_values)
+    explore = own.random(len(q)) < epsilon
+    return np.where(explore, own.integers(0, q.shape[1], size=len(q)), q.argmax(axis=1)).astype(np.int64)
 
 
 exercise(Exercise(
@@ -387,31 +402,6 @@ exercise(Exercise(
            "epsilon 0, 1 and two values in between (the share of greedy actions and the spread of "
            "the random ones are tested), each twice with one seed and once with another; a batch "
            "of one row.",
-    mistakes=(
-        _eg("returns_tensor", "a Tensor came back: return a numpy int64 array, which env.step "
-            "accepts (turn Q-values given as a Tensor into numpy first)", _wrong_eg_returns_tensor,
-            "returned a Tensor"),
-        _eg("argmax_no_axis", "np.argmax without an axis gives one index into the flattened array, "
-            "the same for every row: take the argmax of each row, over the actions (axis=1)",
-            _wrong_eg_argmax_no_axis, "argmax over the flattened array"),
-        _eg("compared_wrong_way", "epsilon is compared the wrong way: a row must explore when its "
-            "random number is BELOW epsilon, so it explores with probability epsilon, not 1 - epsilon",
-            _wrong_eg_compared_wrong_way, "explored with probability 1 - epsilon"),
-        _eg("excludes_greedy", "the random action is never the greedy one: explore uniformly among "
-            "ALL actions, the greedy one included", _wrong_eg_excludes_greedy,
-            "random actions exclude the greedy one"),
-        _eg("excludes_last_action", "the random actions never include the last action: "
-            "rng.integers(low, high) excludes high, so pass the number of actions itself",
-            _wrong_eg_excludes_last_action, "random actions exclude the last action"),
-        _eg("one_coin", "one coin flip decided for the whole batch: draw one random number per row, "
-            "so each env explores on its own", _wrong_eg_one_coin, "one coin flip for the batch"),
-        _eg("ignores_rng", "the same generator seed gave different actions: draw every random number "
-            "from the rng passed in (rng.random, rng.integers), not np.random or random",
-            _wrong_eg_ignores_rng, "ignored rng"),
-        _eg("own_generator", "two different generators gave the same actions: a generator made "
-            "inside the function (np.random.default_rng(...)) explores the same way on every call; "
-            "draw from the rng passed in", _wrong_eg_own_generator, "made its own generator"),
-    ),
 ))
 
 
@@ -421,45 +411,67 @@ def _alt_dqn_targets(rewards, next_q_target, dones, gamma):
     return rewards + gamma * not_done * next_q_target.detach().max(1)[0]
 
 
+@mistake("dqn_targets/no_done_mask", "(1 - done) is missing: a terminal transition has no future, "
+         "so its target is r alone", summary="bootstrapped through terminal states")
 def _wrong_targets_no_done_mask(rewards, next_q_target, dones, gamma):
     with torch.no_grad():
         return rewards + gamma * next_q_target.max(dim=1).values
 
 
+@mistake("dqn_targets/done_not_one_minus", "you multiplied by done instead of (1 - done): only "
+         "NON-terminal transitions bootstrap", summary="used done instead of 1 - done")
 def _wrong_targets_done_not_one_minus(rewards, next_q_target, dones, gamma):
     with torch.no_grad():
         return rewards + gamma * dones.float() * next_q_target.max(dim=1).values
 
 
+@mistake("dqn_targets/no_gamma", "the discount gamma is missing in front of the bootstrapped "
+         "value", summary="left out gamma")
 def _wrong_targets_no_gamma(rewards, next_q_target, dones, gamma):
     with torch.no_grad():
         return rewards + (1 - dones.float()) * next_q_target.max(dim=1).values
 
 
+@mistake("dqn_targets/argmax", "you used the argmax (an action index) instead of the max value: "
+         ".max(dim=1) returns (values, indices)", summary="used the argmax index")
 def _wrong_targets_argmax(rewards, next_q_target, dones, gamma):
     with torch.no_grad():
         return rewards + gamma * (1 - dones.float()) * next_q_target.argmax(dim=1)
 
 
+@mistake("dqn_targets/mean_over_actions", "you averaged over the actions; the target takes the "
+         "max over them (the greedy action's value)", summary="averaged over actions")
 def _wrong_targets_mean_over_actions(rewards, next_q_target, dones, gamma):
     with torch.no_grad():
         return rewards + gamma * (1 - dones.float()) * next_q_target.mean(dim=1)
 
 
+@mistake("dqn_targets/requires_grad", "the targets require grad: in DQN the target is a constant, "
+         "so compute it under torch.no_grad() (or .detach() it)",
+         summary="targets carry a gradient")
 def _wrong_targets_requires_grad(rewards, next_q_target, dones, gamma):
     return rewards + gamma * (1 - dones.float()) * next_q_target.max(dim=1).values
 
 
+@mistake("dqn_targets/bool_dones", "dones is a bool Tensor: convert with dones.float() before 1 "
+         "- dones", summary="1 - dones on bool dones", by_value=False,
+         raises="Subtraction, the `-` operator, with a bool tensor")
 def _wrong_targets_bool_dones(rewards, next_q_target, dones, gamma):
     with torch.no_grad():
         return rewards + gamma * (1 - dones) * next_q_target.max(dim=1).values
 
 
+@mistake("dqn_targets/invert_float_dones", "~dones only works on bool dones, and dones may be "
+         "float too: convert with dones.float() and use 1 - dones", summary="~dones on float dones",
+         by_value=False, raises="only implemented on integer and Boolean")
 def _wrong_targets_invert_float_dones(rewards, next_q_target, dones, gamma):
     with torch.no_grad():
         return rewards + gamma * (~dones).float() * next_q_target.max(dim=1).values
 
 
+@mistake("dqn_targets/max_over_batch", "the max ran over the batch (dim=0): take it over the "
+         "actions, dim=1, one value per transition", summary="max over the batch axis",
+         by_value=False, raises="must match the size of tensor")
 def _wrong_targets_max_over_batch(rewards, next_q_target, dones, gamma):
     with torch.no_grad():
         return rewards + gamma * (1 - dones.float()) * next_q_target.max(dim=0).values
@@ -472,36 +484,6 @@ exercise(Exercise(
     inputs="random minibatches of 5-30 transitions with 2-4 actions (never as many actions as "
            "transitions), at least one terminal and one non-terminal, bool and 0/1-float dones, "
            "float32 and float64, next-Q values that require grad, gammas in (0.5, 0.99); a batch of one.",
-    mistakes=(
-        Mistake("dqn_targets/no_done_mask", "(1 - done) is missing: a terminal transition has no "
-                "future, so its target is r alone", _wrong_targets_no_done_mask,
-                summary="bootstrapped through terminal states"),
-        Mistake("dqn_targets/done_not_one_minus", "you multiplied by done instead of (1 - done): "
-                "only NON-terminal transitions bootstrap", _wrong_targets_done_not_one_minus,
-                summary="used done instead of 1 - done"),
-        Mistake("dqn_targets/no_gamma", "the discount gamma is missing in front of the bootstrapped "
-                "value", _wrong_targets_no_gamma, summary="left out gamma"),
-        Mistake("dqn_targets/argmax", "you used the argmax (an action index) instead of the max "
-                "value: .max(dim=1) returns (values, indices)", _wrong_targets_argmax,
-                summary="used the argmax index"),
-        Mistake("dqn_targets/mean_over_actions", "you averaged over the actions; the target takes "
-                "the max over them (the greedy action's value)", _wrong_targets_mean_over_actions,
-                summary="averaged over actions"),
-        Mistake("dqn_targets/requires_grad", "the targets require grad: in DQN the target is a "
-                "constant, so compute it under torch.no_grad() (or .detach() it)",
-                _wrong_targets_requires_grad, summary="targets carry a gradient"),
-        Mistake("dqn_targets/bool_dones", "dones is a bool Tensor: convert with dones.float() before "
-                "1 - dones", _wrong_targets_bool_dones, summary="1 - dones on bool dones",
-                by_value=False, raises=r"Subtraction, the `-` operator, with a bool tensor"),
-        Mistake("dqn_targets/invert_float_dones", "~dones only works on bool dones, and dones may be "
-                "float too: convert with dones.float() and use 1 - dones",
-                _wrong_targets_invert_float_dones, summary="~dones on float dones",
-                by_value=False, raises=r"only implemented on integer and Boolean"),
-        Mistake("dqn_targets/max_over_batch", "the max ran over the batch (dim=0): take it over the "
-                "actions, dim=1, one value per transition", _wrong_targets_max_over_batch,
-                summary="max over the batch axis", by_value=False,
-                raises=r"must match the size of tensor"),
-    ),
 ))
 
 
@@ -511,36 +493,54 @@ def _alt_dqn_loss(q_values, actions, targets):
     return torch.nn.functional.mse_loss(q_sa, targets)
 
 
+@mistake("dqn_loss/sum", "you summed over the batch; the loss is the mean, so the step size does "
+         "not grow with the batch", summary="summed instead of averaged")
 def _wrong_loss_sum(q_values, actions, targets):
     q_taken = q_values.gather(1, actions.unsqueeze(1)).squeeze(1)
     return ((q_taken - targets) ** 2).sum()
 
 
+@mistake("dqn_loss/huber", "this is the Huber (smooth L1) loss; the exercise asks for the mean "
+         "squared error", summary="used the Huber loss")
 def _wrong_loss_huber(q_values, actions, targets):
     return torch.nn.functional.smooth_l1_loss(q_values.gather(1, actions.unsqueeze(1)).squeeze(1), targets)
 
 
+@mistake("dqn_loss/max_not_taken", "you used max_a Q(s, a) instead of the Q-value of the action "
+         "taken: select each row's value at actions[i]", summary="used max_a Q instead of Q(s, a)")
 def _wrong_loss_max_not_taken(q_values, actions, targets):
     return ((q_values.max(dim=1).values - targets) ** 2).mean()
 
 
+@mistake("dqn_loss/broadcast", "broadcasting: the Q-values of the actions taken have shape (B, 1) "
+         "and the targets (B,), so subtracting them broadcasts to a (B, B) matrix (every Q-value "
+         "minus every target); both must have shape (B,)",
+         summary="(B, 1) - (B,) broadcast to (B, B)")
 def _wrong_loss_broadcast(q_values, actions, targets):
     return ((q_values.gather(1, actions.unsqueeze(1)) - targets) ** 2).mean()  # (B, 1) - (B,)
 
 
+@mistake("dqn_loss/no_square", "the error is not squared: the loss is the mean of (Q(s, a) - y) "
+         "** 2", summary="did not square the error")
 def _wrong_loss_no_square(q_values, actions, targets):
     return (q_values.gather(1, actions.unsqueeze(1)).squeeze(1) - targets).mean()
 
 
+@mistake("dqn_loss/abs_error", "this is the mean absolute error; square the error instead: mean "
+         "of (Q(s, a) - y) ** 2", summary="used the absolute error")
 def _wrong_loss_abs(q_values, actions, targets):
     return (q_values.gather(1, actions.unsqueeze(1)).squeeze(1) - targets).abs().mean()
 
 
+@mistake("dqn_loss/detached", "no gradient reaches the network: q_values was detached (or rebuilt "
+         "with torch.tensor); keep it in the computation", summary="detached q_values")
 def _wrong_loss_detached(q_values, actions, targets):
     q_taken = q_values.detach().gather(1, actions.unsqueeze(1)).squeeze(1)
     return ((q_taken - targets) ** 2).mean()
 
 
+@mistake("dqn_loss/not_a_tensor", "return the loss Tensor itself (no .item(), float() or "
+         ".numpy()), so loss.backward() can reach the network", summary="returned a float")
 def _wrong_loss_item(q_values, actions, targets):
     q_taken = q_values.gather(1, actions.unsqueeze(1)).squeeze(1)
     return ((q_taken - targets) ** 2).mean().item()
@@ -553,29 +553,6 @@ exercise(Exercise(
     inputs="random Q-values (6-40 transitions, 2-4 actions), actions and targets, with one error "
            "above 1 (so Huber differs from the squared error) and one negative (so |error| differs "
            "from error); value and gradient; float32 and float64; a batch of one.",
-    mistakes=(
-        Mistake("dqn_loss/sum", "you summed over the batch; the loss is the mean, so the step size "
-                "does not grow with the batch", _wrong_loss_sum, summary="summed instead of averaged"),
-        Mistake("dqn_loss/huber", "this is the Huber (smooth L1) loss; the exercise asks for the "
-                "mean squared error", _wrong_loss_huber, summary="used the Huber loss"),
-        Mistake("dqn_loss/max_not_taken", "you used max_a Q(s, a) instead of the Q-value of the "
-                "action taken: select each row's value at actions[i]", _wrong_loss_max_not_taken,
-                summary="used max_a Q instead of Q(s, a)"),
-        Mistake("dqn_loss/broadcast", "broadcasting: the Q-values of the actions taken have shape "
-                "(B, 1) and the targets (B,), so subtracting them broadcasts to a (B, B) matrix "
-                "(every Q-value minus every target); both must have shape (B,)",
-                _wrong_loss_broadcast, summary="(B, 1) - (B,) broadcast to (B, B)"),
-        Mistake("dqn_loss/no_square", "the error is not squared: the loss is the mean of "
-                "(Q(s, a) - y) ** 2", _wrong_loss_no_square, summary="did not square the error"),
-        Mistake("dqn_loss/abs_error", "this is the mean absolute error; square the error instead: "
-                "mean of (Q(s, a) - y) ** 2", _wrong_loss_abs, summary="used the absolute error"),
-        Mistake("dqn_loss/detached", "no gradient reaches the network: q_values was detached (or "
-                "rebuilt with torch.tensor); keep it in the computation", _wrong_loss_detached,
-                summary="detached q_values"),
-        Mistake("dqn_loss/not_a_tensor", "return the loss Tensor itself (no .item(), float() or "
-                ".numpy()), so loss.backward() can reach the network", _wrong_loss_item,
-                summary="returned a float"),
-    ),
 ))
 
 
@@ -586,34 +563,43 @@ def _alt_update_target(target_net, online_net, tau=1.0):
                                 for k, v in target_net.state_dict().items()})
 
 
-def _wrong_update_tau_swapped(target_net, online_net, tau=1.0):
-    with torch.no_grad():
-        for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
-            p_targ.copy_((1 - tau) * p + tau * p_targ)
-
-
-def _wrong_update_hard_copy(target_net, online_net, tau=1.0):
-    target_net.load_state_dict(online_net.state_dict())
-
-
+@mistake("update_target/local_rebind", "the target did not change: assigning to a loop variable "
+         "or a local name (p_targ = ..., target_net = ...) does not change the network; write "
+         "into its parameters in place", summary="rebound a local name (no effect)")
 def _wrong_update_local_rebind(target_net, online_net, tau=1.0):
     for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
         p_targ = tau * p + (1 - tau) * p_targ
 
 
+@mistake("update_target/changes_online", "the online network changed: only the target moves (the "
+         "target comes first: update_target(target_net, online_net, tau))",
+         summary="changed the online network")
 def _wrong_update_changes_online(target_net, online_net, tau=1.0):
     with torch.no_grad():
         for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
             p.copy_(tau * p + (1 - tau) * p_targ)  # writes into the online network
 
 
-def _wrong_update_replaces_parameters(target_net, online_net, tau=1.0):
-    for m_targ, m in zip(target_net.modules(), online_net.modules()):
-        if isinstance(m_targ, torch.nn.Linear):
-            m_targ.weight = torch.nn.Parameter(tau * m.weight.detach() + (1 - tau) * m_targ.weight.detach())
-            m_targ.bias = torch.nn.Parameter(tau * m.bias.detach() + (1 - tau) * m_targ.bias.detach())
+@mistake("update_target/tau_swapped", "tau and 1 - tau are swapped: theta_targ <- tau * theta "
+         "+ (1 - tau) * theta_targ, so tau = 1 copies the online network",
+         summary="swapped tau and 1 - tau")
+def _wrong_update_tau_swapped(target_net, online_net, tau=1.0):
+    with torch.no_grad():
+        for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
+            p_targ.copy_((1 - tau) * p + tau * p_targ)
 
 
+@mistake("update_target/hard_copy", "tau is ignored: the target became a copy of the online "
+         "network although tau < 1; blend the two, theta_targ <- tau * theta + (1 - tau) "
+         "* theta_targ", summary="always copied (ignored tau)")
+def _wrong_update_hard_copy(target_net, online_net, tau=1.0):
+    target_net.load_state_dict(online_net.state_dict())
+
+
+@mistake("update_target/shares_storage", "after the update the target shares the online network's "
+         "tensors (p_targ.data = p.data, or target.weight = online.weight): training the online "
+         "network then moves the target too; copy the values into the target's own tensors",
+         summary="shared the online network's storage", by_value=False)
 def _wrong_update_shares_storage(target_net, online_net, tau=1.0):
     with torch.no_grad():
         for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
@@ -623,6 +609,20 @@ def _wrong_update_shares_storage(target_net, online_net, tau=1.0):
                 p_targ.lerp_(p, tau)
 
 
+@mistake("update_target/replaces_parameters", "the target's Parameter objects were replaced by "
+         "new ones: update them in place, so an optimizer or any other reference to them stays "
+         "valid", summary="replaced the Parameters")
+def _wrong_update_replaces_parameters(target_net, online_net, tau=1.0):
+    for m_targ, m in zip(target_net.modules(), online_net.modules()):
+        if isinstance(m_targ, torch.nn.Linear):
+            m_targ.weight = torch.nn.Parameter(tau * m.weight.detach() + (1 - tau) * m_targ.weight.detach())
+            m_targ.bias = torch.nn.Parameter(tau * m.bias.detach() + (1 - tau) * m_targ.bias.detach())
+
+
+@mistake("update_target/no_no_grad", "an in-place update of parameters that require grad must run "
+         "under torch.no_grad(): wrap the loop in `with torch.no_grad():`",
+         summary="in-place update without torch.no_grad()", by_value=False,
+         raises="leaf Variable that requires grad")
 def _wrong_update_no_no_grad(target_net, online_net, tau=1.0):
     for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
         p_targ.mul_(1 - tau).add_(tau * p)
@@ -635,31 +635,4 @@ exercise(Exercise(
     inputs="random two-layer networks at tau in (0.6, 0.9) and (0.01, 0.3), the default and 1; "
            "both networks are observed after the call, and again after the online network is "
            "changed in place (the target must not follow it).",
-    mistakes=(
-        Mistake("update_target/local_rebind", "the target did not change: assigning to a loop "
-                "variable or a local name (p_targ = ..., target_net = ...) does not change the "
-                "network; write into its parameters in place", _wrong_update_local_rebind,
-                summary="rebound a local name (no effect)"),
-        Mistake("update_target/changes_online", "the online network changed: only the target moves "
-                "(the target comes first: update_target(target_net, online_net, tau))",
-                _wrong_update_changes_online, summary="changed the online network"),
-        Mistake("update_target/tau_swapped", "tau and 1 - tau are swapped: theta_targ <- tau * theta "
-                "+ (1 - tau) * theta_targ, so tau = 1 copies the online network",
-                _wrong_update_tau_swapped, summary="swapped tau and 1 - tau"),
-        Mistake("update_target/hard_copy", "tau is ignored: the target became a copy of the online "
-                "network although tau < 1; blend the two, theta_targ <- tau * theta + (1 - tau) * "
-                "theta_targ", _wrong_update_hard_copy, summary="always copied (ignored tau)"),
-        Mistake("update_target/shares_storage", "after the update the target shares the online "
-                "network's tensors (p_targ.data = p.data, or target.weight = online.weight): "
-                "training the online network then moves the target too; copy the values into the "
-                "target's own tensors", _wrong_update_shares_storage, summary="shared the online "
-                "network's storage", by_value=False),
-        Mistake("update_target/replaces_parameters", "the target's Parameter objects were replaced "
-                "by new ones: update them in place, so an optimizer or any other reference to them "
-                "stays valid", _wrong_update_replaces_parameters, summary="replaced the Parameters"),
-        Mistake("update_target/no_no_grad", "an in-place update of parameters that require grad "
-                "must run under torch.no_grad(): wrap the loop in `with torch.no_grad():`",
-                _wrong_update_no_no_grad, summary="in-place update without torch.no_grad()",
-                by_value=False, raises=r"leaf Variable that requires grad"),
-    ),
 ))

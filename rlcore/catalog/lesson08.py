@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .. import ac_math
-from . import Exercise, Mistake, exercise
+from . import Exercise, exercise, mistake
 
 LESSON = "08-actor-critic-ppo"
 
@@ -36,6 +36,9 @@ def _alt_gae_advantages(rewards, values, dones, last_values, gamma, lam):
     return adv, adv + v
 
 
+@mistake("gae_advantages/done_from_next_step", "the done mask is taken from the next step "
+         "(dones[t + 1]); step t's own done decides whether V(s_{t+1}) and A_{t+1} count: delta_t "
+         "= r_t + gamma (1 - d_t) V_{t+1} - V_t", summary="took the done mask from the next step")
 def _wrong_gae_done_from_next_step(rewards, values, dones, last_values, gamma, lam):
     r = np.asarray(rewards, dtype=float)
     v = np.asarray(values, dtype=float)
@@ -54,6 +57,9 @@ def _wrong_gae_done_from_next_step(rewards, values, dones, last_values, gamma, l
     return adv, adv + v
 
 
+@mistake("gae_advantages/trace_across_episodes", "the trace runs across episode ends: multiply "
+         "gamma * lam * A_{t+1} by (1 - d_t) too, so the next episode's advantages do not leak "
+         "into this one", summary="ran the trace across episodes")
 def _wrong_gae_trace_across_episodes(rewards, values, dones, last_values, gamma, lam):
     r = np.asarray(rewards, dtype=float)
     v = np.asarray(values, dtype=float)
@@ -68,6 +74,9 @@ def _wrong_gae_trace_across_episodes(rewards, values, dones, last_values, gamma,
     return adv, adv + v
 
 
+@mistake("gae_advantages/returns_without_values", "returns must be advantages + values (the "
+         "critic's target R_t = A_t + V(s_t)), not the advantages alone",
+         summary="returned the advantages as returns")
 def _wrong_gae_returns_without_values(rewards, values, dones, last_values, gamma, lam):
     r = np.asarray(rewards, dtype=float)
     v = np.asarray(values, dtype=float)
@@ -82,6 +91,9 @@ def _wrong_gae_returns_without_values(rewards, values, dones, last_values, gamma
     return adv, adv.copy()
 
 
+@mistake("gae_advantages/no_last_values", "last_values are not used: at the last step of the "
+         "batch V_{t+1} is last_values (the episode goes on after the batch), not 0",
+         summary="no bootstrap from last_values")
 def _wrong_gae_no_last_values(rewards, values, dones, last_values, gamma, lam):
     r = np.asarray(rewards, dtype=float)
     v = np.asarray(values, dtype=float)
@@ -96,6 +108,9 @@ def _wrong_gae_no_last_values(rewards, values, dones, last_values, gamma, lam):
     return adv, adv + v
 
 
+@mistake("gae_advantages/lambda_without_gamma", "the trace decays by lam alone; it decays by "
+         "gamma * lam: A_t = delta_t + gamma * lam * (1 - d_t) * A_{t+1}",
+         summary="decayed the trace by lambda without gamma")
 def _wrong_gae_lambda_without_gamma(rewards, values, dones, last_values, gamma, lam):
     r = np.asarray(rewards, dtype=float)
     v = np.asarray(values, dtype=float)
@@ -110,6 +125,9 @@ def _wrong_gae_lambda_without_gamma(rewards, values, dones, last_values, gamma, 
     return adv, adv + v
 
 
+@mistake("gae_advantages/delta_through_done", "the TD error bootstraps through an episode's end: "
+         "where d_t = 1 there is no V(s_{t+1}), so delta_t = r_t - V_t",
+         summary="bootstrapped delta across a done")
 def _wrong_gae_delta_bootstraps_through_done(rewards, values, dones, last_values, gamma, lam):
     r = np.asarray(rewards, dtype=float)
     v = np.asarray(values, dtype=float)
@@ -124,6 +142,9 @@ def _wrong_gae_delta_bootstraps_through_done(rewards, values, dones, last_values
     return adv, adv + v
 
 
+@mistake("gae_advantages/integer_dtype", "integer rewards gave an integer result (np.zeros_like "
+         "of integer rewards rounds every advantage); build the arrays as floats",
+         summary="kept the integer dtype")
 def _wrong_gae_integer_dtype(rewards, values, dones, last_values, gamma, lam):
     r = np.asarray(rewards)
     v = np.asarray(values)
@@ -145,31 +166,6 @@ exercise(Exercise(
     inputs="(T, N) batches with T in 6-12 and N in 1-4 (T != N), episode ends inside the batch and "
            "an env running past its end, random last_values, gamma in (0.8, 0.99) and lambda in "
            "(0.5, 0.95) plus lambda 0 and 1; bool, 0/1-float, list and integer inputs.",
-    mistakes=(
-        Mistake("gae_advantages/done_from_next_step", "the done mask is taken from the next step "
-                "(dones[t + 1]); step t's own done decides whether V(s_{t+1}) and A_{t+1} count: "
-                "delta_t = r_t + gamma (1 - d_t) V_{t+1} - V_t", _wrong_gae_done_from_next_step,
-                summary="took the done mask from the next step"),
-        Mistake("gae_advantages/trace_across_episodes", "the trace runs across episode ends: "
-                "multiply gamma * lam * A_{t+1} by (1 - d_t) too, so the next episode's advantages "
-                "do not leak into this one", _wrong_gae_trace_across_episodes,
-                summary="ran the trace across episodes"),
-        Mistake("gae_advantages/returns_without_values", "returns must be advantages + values (the "
-                "critic's target R_t = A_t + V(s_t)), not the advantages alone",
-                _wrong_gae_returns_without_values, summary="returned the advantages as returns"),
-        Mistake("gae_advantages/no_last_values", "last_values are not used: at the last step of the "
-                "batch V_{t+1} is last_values (the episode goes on after the batch), not 0",
-                _wrong_gae_no_last_values, summary="no bootstrap from last_values"),
-        Mistake("gae_advantages/lambda_without_gamma", "the trace decays by lam alone; it decays by "
-                "gamma * lam: A_t = delta_t + gamma * lam * (1 - d_t) * A_{t+1}",
-                _wrong_gae_lambda_without_gamma, summary="decayed the trace by lambda without gamma"),
-        Mistake("gae_advantages/delta_through_done", "the TD error bootstraps through an episode's "
-                "end: where d_t = 1 there is no V(s_{t+1}), so delta_t = r_t - V_t",
-                _wrong_gae_delta_bootstraps_through_done, summary="bootstrapped delta across a done"),
-        Mistake("gae_advantages/integer_dtype", "integer rewards gave an integer result (np.zeros_"
-                "like of integer rewards rounds every advantage); build the arrays as floats",
-                _wrong_gae_integer_dtype, summary="kept the integer dtype"),
-    ),
 ))
 
 
@@ -182,41 +178,58 @@ def _alt_ppo_clip_loss(logp, logp_old, advantages, clip_ratio=0.2):
     return -(clipped_ratio * adv).mean()
 
 
+@mistake("ppo_clip_loss/max_instead_of_min", "you took the max of the two terms; PPO takes the "
+         "min (a pessimistic bound), so a step cannot profit from moving rho outside [1 - eps, 1 "
+         "+ eps]", summary="max instead of min")
 def _wrong_clip_max(logp, logp_old, advantages, clip_ratio=0.2):
     ratio = torch.exp(logp - logp_old.detach())
     clipped = torch.clamp(ratio, 1 - clip_ratio, 1 + clip_ratio)
     return -torch.max(ratio * advantages, clipped * advantages).mean()
 
 
+@mistake("ppo_clip_loss/only_clipped_term", "only the clipped term is used; take min(rho * A, "
+         "clip(rho, 1 - eps, 1 + eps) * A), so a ratio that moved the wrong way is still "
+         "corrected", summary="only the clipped term")
 def _wrong_clip_only_clipped(logp, logp_old, advantages, clip_ratio=0.2):
     ratio = torch.exp(logp - logp_old.detach())
     return -(torch.clamp(ratio, 1 - clip_ratio, 1 + clip_ratio) * advantages).mean()
 
 
+@mistake("ppo_clip_loss/grad_into_logp_old", "the gradient flows into logp_old: it is the old "
+         "policy's constant, so .detach() it before forming the ratio",
+         summary="gradient into logp_old")
 def _wrong_clip_grad_into_logp_old(logp, logp_old, advantages, clip_ratio=0.2):
     ratio = torch.exp(logp - logp_old)  # logp_old not detached
     clipped = torch.clamp(ratio, 1 - clip_ratio, 1 + clip_ratio)
     return -torch.min(ratio * advantages, clipped * advantages).mean()
 
 
+@mistake("ppo_clip_loss/ratio_of_logs", "the ratio is of probabilities, rho = exp(logp "
+         "- logp_old), not logp / logp_old", summary="ratio of log-probabilities")
 def _wrong_clip_ratio_of_logs(logp, logp_old, advantages, clip_ratio=0.2):
     ratio = logp / logp_old.detach()  # a ratio of log-probabilities, not of probabilities
     clipped = torch.clamp(ratio, 1 - clip_ratio, 1 + clip_ratio)
     return -torch.min(ratio * advantages, clipped * advantages).mean()
 
 
+@mistake("ppo_clip_loss/no_minus", "the minus sign is missing: the loss is minus the clipped "
+         "objective, since the optimizer minimizes", summary="forgot the minus")
 def _wrong_clip_no_minus(logp, logp_old, advantages, clip_ratio=0.2):
     ratio = torch.exp(logp - logp_old.detach())
     clipped = torch.clamp(ratio, 1 - clip_ratio, 1 + clip_ratio)
     return torch.min(ratio * advantages, clipped * advantages).mean()
 
 
+@mistake("ppo_clip_loss/sum", "you summed over the batch; the loss is the mean",
+         summary="summed instead of averaged")
 def _wrong_clip_summed(logp, logp_old, advantages, clip_ratio=0.2):
     ratio = torch.exp(logp - logp_old.detach())
     clipped = torch.clamp(ratio, 1 - clip_ratio, 1 + clip_ratio)
     return -torch.min(ratio * advantages, clipped * advantages).sum()
 
 
+@mistake("ppo_clip_loss/ratio_inverted", "the ratio is upside down: rho = pi_theta / pi_old "
+         "= exp(logp - logp_old)", summary="inverted the ratio")
 def _wrong_clip_ratio_inverted(logp, logp_old, advantages, clip_ratio=0.2):
     ratio = torch.exp(logp_old.detach() - logp)  # pi_old / pi, upside down
     clipped = torch.clamp(ratio, 1 - clip_ratio, 1 + clip_ratio)
@@ -230,26 +243,6 @@ exercise(Exercise(
     inputs="batches of 6-30 log-probabilities with ratios spread over [0.5, 1.6] (inside and outside "
            "the clip range, on both sides), advantages of both signs; a backward pass checks the "
            "gradient with respect to logp and that none reaches logp_old or advantages.",
-    mistakes=(
-        Mistake("ppo_clip_loss/max_instead_of_min", "you took the max of the two terms; PPO takes the "
-                "min (a pessimistic bound), so a step cannot profit from moving rho outside "
-                "[1 - eps, 1 + eps]", _wrong_clip_max, summary="max instead of min"),
-        Mistake("ppo_clip_loss/only_clipped_term", "only the clipped term is used; take "
-                "min(rho * A, clip(rho, 1 - eps, 1 + eps) * A), so a ratio that moved the wrong way "
-                "is still corrected", _wrong_clip_only_clipped, summary="only the clipped term"),
-        Mistake("ppo_clip_loss/grad_into_logp_old", "the gradient flows into logp_old: it is the old "
-                "policy's constant, so .detach() it before forming the ratio", _wrong_clip_grad_into_logp_old,
-                summary="gradient into logp_old"),
-        Mistake("ppo_clip_loss/ratio_of_logs", "the ratio is of probabilities, rho = exp(logp - "
-                "logp_old), not logp / logp_old", _wrong_clip_ratio_of_logs,
-                summary="ratio of log-probabilities"),
-        Mistake("ppo_clip_loss/no_minus", "the minus sign is missing: the loss is minus the clipped "
-                "objective, since the optimizer minimizes", _wrong_clip_no_minus, summary="forgot the minus"),
-        Mistake("ppo_clip_loss/sum", "you summed over the batch; the loss is the mean", _wrong_clip_summed,
-                summary="summed instead of averaged"),
-        Mistake("ppo_clip_loss/ratio_inverted", "the ratio is upside down: rho = pi_theta / pi_old = "
-                "exp(logp - logp_old)", _wrong_clip_ratio_inverted, summary="inverted the ratio"),
-    ),
 ))
 
 
@@ -261,36 +254,51 @@ def _alt_categorical_entropy(logits):
     return -(torch.softmax(logits, dim=-1) * logp).sum(dim=-1)
 
 
+@mistake("categorical_entropy/log_of_softmax", "log(softmax(logits)) gives -inf where a "
+         "probability underflows to 0, and 0 * -inf = nan; use torch.log_softmax(logits, dim=-1)",
+         summary="log of softmax (nan for large logits)")
 def _wrong_entropy_log_of_softmax(logits):
     p = torch.softmax(logits, dim=-1)
     return -(p * torch.log(p)).sum(dim=-1)  # log(0) = -inf, and 0 * -inf = nan
 
 
+@mistake("categorical_entropy/no_minus", "the minus sign is missing: H = -sum_a pi(a) log pi(a) "
+         ">= 0", summary="forgot the minus")
 def _wrong_entropy_no_minus(logits):
     logp = torch.log_softmax(logits, dim=-1)
     return (logp.exp() * logp).sum(dim=-1)
 
 
+@mistake("categorical_entropy/mean_over_actions", "you averaged over the actions; H sums pi(a) "
+         "log pi(a) over them (.sum(dim=-1))", summary="mean over actions")
 def _wrong_entropy_mean_over_actions(logits):
     logp = torch.log_softmax(logits, dim=-1)
     return -(logp.exp() * logp).mean(dim=-1)
 
 
+@mistake("categorical_entropy/wrong_axis", "the softmax ran along the batch (dim=0); each row is "
+         "one state's distribution over actions: dim=-1", summary="softmax along the wrong axis")
 def _wrong_entropy_wrong_axis(logits):
     logp = torch.log_softmax(logits, dim=0)  # softmax down the batch
     return -(logp.exp() * logp).sum(dim=-1)
 
 
+@mistake("categorical_entropy/bits", "that is the entropy in bits (log base 2); use the natural "
+         "log: nats", summary="bits instead of nats")
 def _wrong_entropy_log2(logits):
     p = torch.softmax(logits, dim=-1)
     return -(p * torch.log_softmax(logits, dim=-1) / np.log(2)).sum(dim=-1)  # bits, not nats
 
 
+@mistake("categorical_entropy/batch_total", "return one entropy per row, shape (N,): sum over the "
+         "actions only (dim=-1)", summary="summed over the batch")
 def _wrong_entropy_batch_total(logits):
     logp = torch.log_softmax(logits, dim=-1)
     return -(logp.exp() * logp).sum()  # one number for the whole batch
 
 
+@mistake("categorical_entropy/detached", "no gradient reaches the logits: the entropy bonus needs "
+         "its graph, so do not .detach() the logits", summary="detached the logits")
 def _wrong_entropy_detached(logits):
     logp = torch.log_softmax(logits.detach(), dim=-1)
     return -(logp.exp() * logp).sum(dim=-1)
@@ -302,26 +310,6 @@ exercise(Exercise(
     admits=("float32", "float64", "huge logits", "batch of one"),
     inputs="logits (N, A) with N in 2-9 and A in 2-6 (N != A), of moderate size and of magnitude "
            "up to 1e4, float32 and float64; the graph to the logits is checked.",
-    mistakes=(
-        Mistake("categorical_entropy/log_of_softmax", "log(softmax(logits)) gives -inf where a "
-                "probability underflows to 0, and 0 * -inf = nan; use torch.log_softmax(logits, dim=-1)",
-                _wrong_entropy_log_of_softmax, summary="log of softmax (nan for large logits)"),
-        Mistake("categorical_entropy/no_minus", "the minus sign is missing: H = -sum_a pi(a) log pi(a) "
-                ">= 0", _wrong_entropy_no_minus, summary="forgot the minus"),
-        Mistake("categorical_entropy/mean_over_actions", "you averaged over the actions; H sums "
-                "pi(a) log pi(a) over them (.sum(dim=-1))", _wrong_entropy_mean_over_actions,
-                summary="mean over actions"),
-        Mistake("categorical_entropy/wrong_axis", "the softmax ran along the batch (dim=0); each row "
-                "is one state's distribution over actions: dim=-1", _wrong_entropy_wrong_axis,
-                summary="softmax along the wrong axis"),
-        Mistake("categorical_entropy/bits", "that is the entropy in bits (log base 2); use the natural "
-                "log: nats", _wrong_entropy_log2, summary="bits instead of nats"),
-        Mistake("categorical_entropy/batch_total", "return one entropy per row, shape (N,): sum over "
-                "the actions only (dim=-1)", _wrong_entropy_batch_total, summary="summed over the batch"),
-        Mistake("categorical_entropy/detached", "no gradient reaches the logits: the entropy bonus "
-                "needs its graph, so do not .detach() the logits", _wrong_entropy_detached,
-                summary="detached the logits"),
-    ),
 ))
 
 
@@ -336,6 +324,9 @@ def _alt_explained_variance(values, returns):
     return float(1 - ((resid - resid.mean()) ** 2).mean() / var_r)
 
 
+@mistake("explained_variance/mse_instead_of_variance", "you divided a mean squared error by "
+         "Var[returns]; the numerator is the variance of the residuals, Var[returns - values] "
+         "(their mean removed)", summary="mean squared error, not variance")
 def _wrong_ev_mse(values, returns):
     v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
     r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
@@ -344,6 +335,8 @@ def _wrong_ev_mse(values, returns):
     return float(1 - np.mean((r - v) ** 2) / np.var(r))  # a mean squared error, not a variance
 
 
+@mistake("explained_variance/var_of_values", "the denominator is Var[returns] (what the critic "
+         "tries to explain), not Var[values]", summary="divided by Var[values]")
 def _wrong_ev_var_of_values(values, returns):
     v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
     r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
@@ -352,6 +345,8 @@ def _wrong_ev_var_of_values(values, returns):
     return float(1 - np.var(r - v) / np.var(v))
 
 
+@mistake("explained_variance/no_one_minus", "that is the unexplained fraction; explained variance "
+         "is 1 - Var[returns - values] / Var[returns]", summary="forgot 1 -")
 def _wrong_ev_no_one_minus(values, returns):
     v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
     r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
@@ -360,12 +355,16 @@ def _wrong_ev_no_one_minus(values, returns):
     return float(np.var(r - v) / np.var(r))
 
 
+@mistake("explained_variance/zero_variance", "when Var[returns] is 0 the ratio is undefined: "
+         "return float('nan') instead of dividing by zero", summary="divided by a zero variance")
 def _wrong_ev_zero_variance(values, returns):
     v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
     r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
     return float(1 - np.var(r - v) / np.var(r))  # -inf (or nan) when Var[returns] = 0
 
 
+@mistake("explained_variance/returns_tensor", "return a Python float (float(...)), not a Tensor",
+         summary="returned a Tensor")
 def _wrong_ev_tensor(values, returns):
     v = torch.as_tensor(values, dtype=torch.float64)
     r = torch.as_tensor(returns, dtype=torch.float64)
@@ -381,22 +380,6 @@ exercise(Exercise(
     inputs="values and returns of 8-40 elements whose residuals have a non-zero mean (so a mean "
            "squared error differs from a variance), as arrays, float32 Tensors, lists and (T, N) "
            "arrays, and constant returns (nan expected).",
-    mistakes=(
-        Mistake("explained_variance/mse_instead_of_variance", "you divided a mean squared error by "
-                "Var[returns]; the numerator is the variance of the residuals, Var[returns - values] "
-                "(their mean removed)", _wrong_ev_mse, summary="mean squared error, not variance"),
-        Mistake("explained_variance/var_of_values", "the denominator is Var[returns] (what the critic "
-                "tries to explain), not Var[values]", _wrong_ev_var_of_values,
-                summary="divided by Var[values]"),
-        Mistake("explained_variance/no_one_minus", "that is the unexplained fraction; explained "
-                "variance is 1 - Var[returns - values] / Var[returns]", _wrong_ev_no_one_minus,
-                summary="forgot 1 -"),
-        Mistake("explained_variance/zero_variance", "when Var[returns] is 0 the ratio is undefined: "
-                "return float('nan') instead of dividing by zero", _wrong_ev_zero_variance,
-                summary="divided by a zero variance"),
-        Mistake("explained_variance/returns_tensor", "return a Python float (float(...)), not a Tensor",
-                _wrong_ev_tensor, summary="returned a Tensor"),
-    ),
 ))
 
 
@@ -408,31 +391,44 @@ def _alt_approx_kl(logp, logp_old):
     return float(((ratio - 1) - torch.log(ratio)).mean())
 
 
+@mistake("approx_kl/naive", "mean(logp_old - logp) is an unbiased but noisy estimate that can go "
+         "negative; use mean((rho - 1) - log rho) with rho = exp(logp - logp_old)",
+         summary="mean of logp_old - logp")
 def _wrong_kl_naive(logp, logp_old):
     log_ratio = torch.as_tensor(logp).detach() - torch.as_tensor(logp_old).detach()
     return float((-log_ratio).mean())  # mean(logp_old - logp): can be negative
 
 
+@mistake("approx_kl/ratio_inverted", "the ratio is upside down: rho = exp(logp - logp_old) (new "
+         "over old; the actions came from the old policy)", summary="inverted the ratio")
 def _wrong_kl_ratio_inverted(logp, logp_old):
     log_ratio = torch.as_tensor(logp_old).detach() - torch.as_tensor(logp).detach()
     return float((torch.exp(log_ratio) - 1 - log_ratio).mean())
 
 
+@mistake("approx_kl/signs_swapped", "the signs are swapped: each term (rho - 1) - log rho is >= 0",
+         summary="swapped the signs")
 def _wrong_kl_signs_swapped(logp, logp_old):
     log_ratio = torch.as_tensor(logp).detach() - torch.as_tensor(logp_old).detach()
     return float((log_ratio - (torch.exp(log_ratio) - 1)).mean())
 
 
+@mistake("approx_kl/k2", "that is 0.5 (log rho)^2 (another estimator); the contract's is "
+         "mean((rho - 1) - log rho)", summary="used 0.5 (log rho)^2")
 def _wrong_kl_k2(logp, logp_old):
     log_ratio = torch.as_tensor(logp).detach() - torch.as_tensor(logp_old).detach()
     return float((0.5 * log_ratio ** 2).mean())
 
 
+@mistake("approx_kl/returns_tensor", "return a Python float (float(...)), not a Tensor",
+         summary="returned a Tensor")
 def _wrong_kl_tensor(logp, logp_old):
     log_ratio = torch.as_tensor(logp).detach() - torch.as_tensor(logp_old).detach()
     return ((torch.exp(log_ratio) - 1) - log_ratio).mean()  # a Tensor, not a float
 
 
+@mistake("approx_kl/sum", "you summed over the batch; the estimate is the mean",
+         summary="summed instead of averaged")
 def _wrong_kl_summed(logp, logp_old):
     log_ratio = torch.as_tensor(logp).detach() - torch.as_tensor(logp_old).detach()
     return float((torch.exp(log_ratio) - 1 - log_ratio).sum())
@@ -444,20 +440,4 @@ exercise(Exercise(
     admits=("array", "Tensor", "list", "identical policies"),
     inputs="8-40 log-probabilities whose ratios spread over [0.4, 2.2], as arrays, float32 Tensors "
            "(one requiring grad) and lists, and identical old and new log-probabilities (0 expected).",
-    mistakes=(
-        Mistake("approx_kl/naive", "mean(logp_old - logp) is an unbiased but noisy estimate that can "
-                "go negative; use mean((rho - 1) - log rho) with rho = exp(logp - logp_old)",
-                _wrong_kl_naive, summary="mean of logp_old - logp"),
-        Mistake("approx_kl/ratio_inverted", "the ratio is upside down: rho = exp(logp - logp_old) "
-                "(new over old; the actions came from the old policy)", _wrong_kl_ratio_inverted,
-                summary="inverted the ratio"),
-        Mistake("approx_kl/signs_swapped", "the signs are swapped: each term (rho - 1) - log rho is "
-                ">= 0", _wrong_kl_signs_swapped, summary="swapped the signs"),
-        Mistake("approx_kl/k2", "that is 0.5 (log rho)^2 (another estimator); the contract's is "
-                "mean((rho - 1) - log rho)", _wrong_kl_k2, summary="used 0.5 (log rho)^2"),
-        Mistake("approx_kl/returns_tensor", "return a Python float (float(...)), not a Tensor",
-                _wrong_kl_tensor, summary="returned a Tensor"),
-        Mistake("approx_kl/sum", "you summed over the batch; the estimate is the mean",
-                _wrong_kl_summed, summary="summed instead of averaged"),
-    ),
 ))

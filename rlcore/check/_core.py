@@ -12,7 +12,7 @@ import contextlib
 import copy
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -379,3 +379,20 @@ def run_check(name: str, fn: Any, body: Callable[[Checker], None], extra: str = 
     c = Checker(name, fn, note=note)
     body(c)
     c.done(extra)
+
+
+def run_probes(run_one: Callable[[int], Any], probes: Iterable[int], learned: str) -> list[Any]:
+    """Run ``run_one(k)`` for each probe k in order, printing each result; return the results.
+
+    Later probes assume the parts the earlier ones test work, so the first failure raises
+    ``CheckFailed`` with its result; when all pass, one line says so and what ``learned`` says.
+    """
+    results = []
+    for k in probes:
+        r = run_one(k)
+        print(r, flush=True)
+        results.append(r)
+        if not r.passed:
+            raise CheckFailed(str(r))
+    print(f"\u2713 all {len(results)} probes passed: {learned}.")
+    return results

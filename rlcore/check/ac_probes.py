@@ -169,14 +169,7 @@ def check_ac_probes(probes: tuple[int, ...] = (1, 2, 3, 4, 5), seed: int = 0, ch
     Probes run in order and stop at the first failure (later probes assume the earlier
     parts work). Raises ``rlcore.check.CheckFailed`` naming the likely broken part.
     """
-    from ._core import CheckFailed
+    from ._core import run_probes
 
-    results = []
-    for k in probes:
-        r = run_ac_probe(k, seed=seed, check_functions=check_functions, **parts)
-        print(r, flush=True)
-        results.append(r)
-        if not r.passed:
-            raise CheckFailed(str(r))
-    print(f"\u2713 all {len(results)} probes passed: your actor-critic parts learn the right values.")
-    return results
+    return run_probes(lambda k: run_ac_probe(k, seed=seed, check_functions=check_functions, **parts), probes,
+                      "your actor-critic parts learn the right values")

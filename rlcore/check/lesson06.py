@@ -1,8 +1,6 @@
 """Visible checks for lesson 06: the parts of DQN, on small hand-worked cases.
 
-Hints that name a mistake come from the exercise catalog (``rlcore/catalog/lesson06.py``):
-by value where the catalogued wrong implementation reproduces the learner's output
-(``expect_close``), otherwise by what the check sees (``c.says``).
+The mistakes it names are catalogued in ``rlcore/catalog/lesson06.py`` (see ``rlcore.check``).
 """
 
 from __future__ import annotations
@@ -15,14 +13,8 @@ from torch import nn
 
 from ._core import Checker, close, fmt, run_check
 
-__all__ = [
-    "check_ReplayBuffer",
-    "check_dqn_loss",
-    "check_dqn_targets",
-    "check_epsilon_greedy",
-    "check_linear_schedule",
-    "check_update_target",
-]
+__all__ = ["check_ReplayBuffer", "check_dqn_loss", "check_dqn_targets", "check_epsilon_greedy",
+           "check_linear_schedule", "check_update_target"]
 
 FIELDS = ("obs", "actions", "rewards", "next_obs", "dones")
 

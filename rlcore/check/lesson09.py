@@ -1,8 +1,6 @@
 """Visible checks for lesson 09: the pieces of DDPG, TD3 and SAC, on small hand-worked cases.
 
-Hints that name a mistake come from the exercise catalog (``rlcore/catalog/lesson09.py``):
-by value where the catalogued wrong implementation reproduces the learner's output
-(``expect_close``), otherwise by what the check sees (``c.says``).
+The mistakes it names are catalogued in ``rlcore/catalog/lesson09.py`` (see ``rlcore.check``).
 """
 
 from __future__ import annotations
@@ -15,13 +13,8 @@ import torch
 
 from ._core import Checker, run_check
 
-__all__ = [
-    "check_clipped_double_q_targets",
-    "check_sac_policy_loss",
-    "check_sac_targets",
-    "check_smoothed_target_actions",
-    "check_squashed_gaussian_log_prob",
-]
+__all__ = ["check_clipped_double_q_targets", "check_sac_policy_loss", "check_sac_targets",
+           "check_smoothed_target_actions", "check_squashed_gaussian_log_prob"]
 
 _LOG_2PI = math.log(2 * math.pi)
 

@@ -232,14 +232,7 @@ def check_probes(probes: tuple[int, ...] = (1, 2, 3, 4, 5), seed: int = 0, check
     parts work). Raises ``rlcore.check.CheckFailed`` (an AssertionError) naming the likely
     broken part when a probe fails.
     """
-    from ._core import CheckFailed
+    from ._core import run_probes
 
-    results = []
-    for k in probes:
-        r = run_probe(k, seed=seed, check_functions=check_functions, **parts)
-        print(r, flush=True)
-        results.append(r)
-        if not r.passed:
-            raise CheckFailed(str(r))
-    print(f"\u2713 all {len(results)} probes passed: your DQN parts learn the right Q-values.")
-    return results
+    return run_probes(lambda k: run_probe(k, seed=seed, check_functions=check_functions, **parts), probes,
+                      "your DQN parts learn the right Q-values")
