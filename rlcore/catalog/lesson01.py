@@ -77,13 +77,11 @@ def _wrong_tln_float(x, W1, b1, W2, b2):
     return (torch.tanh(x @ W1.T + b1) @ W2.T + b2).float()
 
 
-exercise(Exercise(
-    "two_layer_net", LESSON, nets.two_layer_net,
-    alternatives=(_alt_two_layer_net,),
-    admits=("float32", "float64", "batch of one"),
-    inputs="batches of 1-7 rows in float32 and float64; the first case has square W1 and W2, so a "
-           "missing transpose runs silently and is named by its value; the others make it raise.",
-))
+exercise(Exercise("two_layer_net", LESSON, nets.two_layer_net,
+                  alternatives=(_alt_two_layer_net,),
+                  admits=("float32", "float64", "batch of one"),
+                  inputs="batches of 1-7 rows in float32 and float64; the first case has square W1 and W2, so a "
+                         "missing transpose runs silently and is named by its value; the others make it raise."))
 
 
 # ------------------------------------------------------------------------------ mlp
@@ -186,14 +184,12 @@ def _wrong_mlp_list_not_unpacked(sizes, activation=nn.Tanh, output_activation=nn
     return nn.Sequential(layers)
 
 
-exercise(Exercise(
-    "mlp", LESSON, nets.mlp,
-    alternatives=(_alt_mlp,),
-    admits=("default activations", "other activations", "one layer", "four layers"),
-    inputs="MLPs of 1-4 layers of random sizes with default and other activations (ReLU, Sigmoid, "
-           "Tanh output), built by the learner's mlp and run in float64 with random weights copied "
-           "into its Linear layers (nn.Identity layers, which compute nothing, are optional).",
-))
+exercise(Exercise("mlp", LESSON, nets.mlp,
+                  alternatives=(_alt_mlp,),
+                  admits=("default activations", "other activations", "one layer", "four layers"),
+                  inputs="MLPs of 1-4 layers of random sizes with default and other activations (ReLU, Sigmoid, "
+                         "Tanh output), built by the learner's mlp and run in float64 with random weights copied "
+                         "into its Linear layers (nn.Identity layers, which compute nothing, are optional)."))
 
 
 # ------------------------------------------------------------------------------ mse_loss
@@ -257,13 +253,11 @@ def _wrong_mse_changes_dtype(pred, target):
     return ((pred - target) ** 2).mean().float()
 
 
-exercise(Exercise(
-    "mse_loss", LESSON, nets.mse_loss,
-    alternatives=(_alt_mse_loss,),
-    admits=("float32", "float64", "(N, 1)", "2-D"),
-    inputs="(N,), (N, 1) and (N, 3) Tensors in float32 and float64 whose differences have both signs "
-           "and several sizes; the gradient with respect to pred is checked by a backward pass.",
-))
+exercise(Exercise("mse_loss", LESSON, nets.mse_loss,
+                  alternatives=(_alt_mse_loss,),
+                  admits=("float32", "float64", "(N, 1)", "2-D"),
+                  inputs="(N,), (N, 1) and (N, 3) Tensors in float32 and float64 whose differences have both signs "
+                         "and several sizes; the gradient with respect to pred is checked by a backward pass."))
 
 
 # ------------------------------------------------------------------------------ sgd_step
@@ -399,12 +393,10 @@ def _wrong_sgd_none_grad(params, lr):
             p.grad.zero_()
 
 
-exercise(Exercise(
-    "sgd_step", LESSON, nets.sgd_step,
-    alternatives=(_alt_sgd_step,),
-    admits=("list", "generator", "None grad", "float32", "float64"),
-    inputs="nn.Parameters of random shapes and values in float32 and float64, passed as a list (one "
-           "with grad None) and as a generator like model.parameters(); afterwards the parameters must "
-           "be the same objects, updated, with zero (or None) gradients, still requiring grad, and "
-           "independent of the gradients they were given.",
-))
+exercise(Exercise("sgd_step", LESSON, nets.sgd_step,
+                  alternatives=(_alt_sgd_step,),
+                  admits=("list", "generator", "None grad", "float32", "float64"),
+                  inputs="nn.Parameters of random shapes and values in float32 and float64, passed as a list (one "
+                         "with grad None) and as a generator like model.parameters(); afterwards the parameters must "
+                         "be the same objects, updated, with zero (or None) gradients, still requiring grad, and "
+                         "independent of the gradients they were given."))

@@ -117,14 +117,12 @@ def _wrong_clp_float32(logits, actions):
     return torch.log_softmax(logits.float(), dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
 
 
-exercise(Exercise(
-    "categorical_log_prob", LESSON, policies.categorical_log_prob,
-    alternatives=(_alt_categorical_log_prob, _alt_categorical_log_prob_indexing),
-    admits=("float32", "float64", "batch of one", "magnitude 1e4"),
-    inputs="logits of 5-9 rows (more rows than actions) and 3-5 actions: float64 (normal, scale 3), "
-           "float32 (scale 2), float64 with magnitudes up to 1e4 (where log(softmax) gives -inf), and "
-           "a batch of one; every case includes a very unlikely action.",
-))
+exercise(Exercise("categorical_log_prob", LESSON, policies.categorical_log_prob,
+                  alternatives=(_alt_categorical_log_prob, _alt_categorical_log_prob_indexing),
+                  admits=("float32", "float64", "batch of one", "magnitude 1e4"),
+                  inputs="logits of 5-9 rows (more rows than actions) and 3-5 actions: float64 (normal, scale 3), "
+                         "float32 (scale 2), float64 with magnitudes up to 1e4 (where log(softmax) gives -inf), and "
+                         "a batch of one; every case includes a very unlikely action."))
 
 
 # ------------------------------------------------------------------------------ categorical_sample
@@ -240,18 +238,16 @@ def _wrong_cs_no_generator_argument(logits):
     return torch.multinomial(torch.softmax(logits, dim=-1), 1).squeeze(-1)
 
 
-exercise(Exercise(
-    "categorical_sample", LESSON, policies.categorical_sample,
-    alternatives=(_alt_categorical_sample_gumbel, _alt_categorical_sample_inverse_cdf),
-    admits=("float32", "float64", "batch of one"),
-    inputs="rows of logits (a shuffled, jittered spread of four values in float64 with the second "
-           "row reversed and the third a copy of the first; of three values in float32 with the "
-           "second row reversed and shifted by +100, where a naive exp overflows), tiled to 10,000 "
-           "draws per row and sampled with one seeded torch.Generator; frequencies judged by a "
-           "likelihood-ratio chi-square test whose threshold makes a correct sampler fail with "
-           "probability below 1e-10 per case; two fresh generators with one seed, another seed, no "
-           "generator, and a batch of one.",
-))
+exercise(Exercise("categorical_sample", LESSON, policies.categorical_sample,
+                  alternatives=(_alt_categorical_sample_gumbel, _alt_categorical_sample_inverse_cdf),
+                  admits=("float32", "float64", "batch of one"),
+                  inputs="rows of logits (a shuffled, jittered spread of four values in float64 with the second "
+                         "row reversed and the third a copy of the first; of three values in float32 with the "
+                         "second row reversed and shifted by +100, where a naive exp overflows), tiled to 10,000 "
+                         "draws per row and sampled with one seeded torch.Generator; frequencies judged by a "
+                         "likelihood-ratio chi-square test whose threshold makes a correct sampler fail with "
+                         "probability below 1e-10 per case; two fresh generators with one seed, another seed, no "
+                         "generator, and a batch of one."))
 
 
 # ------------------------------------------------------------------------------ gaussian_log_prob
@@ -325,11 +321,9 @@ def _wrong_glp_float32(x, mu, log_std):
     return (-0.5 * ((x - mu) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
 
 
-exercise(Exercise(
-    "gaussian_log_prob", LESSON, policies.gaussian_log_prob,
-    alternatives=(_alt_gaussian_log_prob,),
-    namespace={"math": math},
-    admits=("float32", "float64", "log_std (N, d)", "mu (d,)", "batch of one"),
-    inputs="x of 3-7 rows and d = 1-4 (and a batch of one), mu of shape (N, d) or (d,), log_std of "
-           "shape (d,) or (N, d) with at least one negative entry, in float32 and float64.",
-))
+exercise(Exercise("gaussian_log_prob", LESSON, policies.gaussian_log_prob,
+                  alternatives=(_alt_gaussian_log_prob,),
+                  namespace={"math": math},
+                  admits=("float32", "float64", "log_std (N, d)", "mu (d,)", "batch of one"),
+                  inputs="x of 3-7 rows and d = 1-4 (and a batch of one), mu of shape (N, d) or (d,), log_std of "
+                         "shape (d,) or (N, d) with at least one negative entry, in float32 and float64."))

@@ -150,17 +150,15 @@ REWARDS_AVERAGED = "the rewards are averaged uniformly over actions; weight them
 TRANSITIONS = "the transitions ignore the policy: P_pi(s'|s) = sum_a pi(a|s) P(s'|s, a)"
 P_AXES = "P's axes are transposed: P[s, a, s'] is the probability of moving from s to s', so sum over its last axis"
 
-exercise(Exercise(
-    "policy_evaluation", LESSON, values.policy_evaluation,
-    alternatives=(_alt_policy_evaluation,),
-    admits=("list", "int", "episodic", "gamma near 1", "gridworld"),
-    inputs="fresh random MDPs (rlcore.values.random_mdp): an episodic square one first (S = A in 3-5, an "
-           "absorbing zero-reward state reached with probability 0.1-0.5, gamma 0.8-0.95), a dense one "
-           "(S 6-10, A 2-4), a sparse one with a deterministic policy, a square one with gamma "
-           "0.97-0.99, the gridworld (slip 0-0.3, gamma 0.9, figure 3.2), one with integer rewards and "
-           "one given as nested lists; random policies. Expected: the exact linear solve; any sweep "
-           "order passes.",
-))
+exercise(Exercise("policy_evaluation", LESSON, values.policy_evaluation,
+                  alternatives=(_alt_policy_evaluation,),
+                  admits=("list", "int", "episodic", "gamma near 1", "gridworld"),
+                  inputs="fresh random MDPs (rlcore.values.random_mdp): an episodic square one first (S = A in 3-5, an "
+                         "absorbing zero-reward state reached with probability 0.1-0.5, gamma 0.8-0.95), a dense one "
+                         "(S 6-10, A 2-4), a sparse one with a deterministic policy, a square one with gamma "
+                         "0.97-0.99, the gridworld (slip 0-0.3, gamma 0.9, figure 3.2), one with integer rewards and "
+                         "one given as nested lists; random policies. Expected: the exact linear solve; any sweep "
+                         "order passes."))
 
 
 # ------------------------------------------------------------------------------ policy_evaluation_exact
@@ -240,12 +238,10 @@ def _wrong_pee_lists(P, R, pi, gamma):
     return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, (pi * R).sum(axis=1))
 
 
-exercise(Exercise(
-    "policy_evaluation_exact", LESSON, values.policy_evaluation_exact,
-    alternatives=(_alt_policy_evaluation_exact,),
-    admits=("list", "int", "episodic", "gamma near 1", "gridworld"),
-    inputs="the same MDPs and policies as policy_evaluation.",
-))
+exercise(Exercise("policy_evaluation_exact", LESSON, values.policy_evaluation_exact,
+                  alternatives=(_alt_policy_evaluation_exact,),
+                  admits=("list", "int", "episodic", "gamma near 1", "gridworld"),
+                  inputs="the same MDPs and policies as policy_evaluation."))
 
 
 # ------------------------------------------------------------------------------ q_from_v
@@ -301,13 +297,11 @@ def _wrong_q_lists(P, R, V, gamma):
     return R + gamma * P @ V
 
 
-exercise(Exercise(
-    "q_from_v", LESSON, values.q_from_v,
-    alternatives=(_alt_q_from_v,),
-    admits=("list", "int", "square", "gridworld"),
-    inputs="a square random MDP first (so that a sum over the wrong axis runs), a dense and a sparse one, "
-           "the gridworld, integer rewards and values, and one given as nested lists; V ~ Normal(0, 3).",
-))
+exercise(Exercise("q_from_v", LESSON, values.q_from_v,
+                  alternatives=(_alt_q_from_v,),
+                  admits=("list", "int", "square", "gridworld"),
+                  inputs="a square random MDP first (so that a sum over the wrong axis runs), a dense and a sparse one, "
+                         "the gridworld, integer rewards and values, and one given as nested lists; V ~ Normal(0, 3)."))
 
 
 # ------------------------------------------------------------------------------ value_iteration
@@ -440,14 +434,12 @@ def _wrong_vi_lists(P, R, gamma, tol=1e-10):
         V = Q.max(axis=1)
 
 
-exercise(Exercise(
-    "value_iteration", LESSON, values.value_iteration,
-    alternatives=(_alt_value_iteration,),
-    admits=("list", "int", "episodic", "gamma near 1", "gridworld"),
-    inputs="the MDPs of policy_evaluation (the episodic square one first) and the gridworld (figure "
-           "3.5). Expected: value iteration polished by exactly evaluating its greedy policy. Graded with "
-           "rlcore's q_from_v swapped in for the call (a mistake in q_from_v costs points once).",
-))
+exercise(Exercise("value_iteration", LESSON, values.value_iteration,
+                  alternatives=(_alt_value_iteration,),
+                  admits=("list", "int", "episodic", "gamma near 1", "gridworld"),
+                  inputs="the MDPs of policy_evaluation (the episodic square one first) and the gridworld (figure "
+                         "3.5). Expected: value iteration polished by exactly evaluating its greedy policy. Graded with "
+                         "rlcore's q_from_v swapped in for the call (a mistake in q_from_v costs points once)."))
 
 
 # ------------------------------------------------------------------------------ greedy_policy
@@ -514,13 +506,11 @@ def _wrong_gp_lists(Q):
     return pi
 
 
-exercise(Exercise(
-    "greedy_policy", LESSON, values.greedy_policy,
-    alternatives=(_alt_greedy_policy,),
-    admits=("list", "int", "square"),
-    inputs="a square Q first (so that an argmax over the wrong axis runs), a random Q, an integer Q full "
-           "of ties (one state where every action ties), and one given as a nested list.",
-))
+exercise(Exercise("greedy_policy", LESSON, values.greedy_policy,
+                  alternatives=(_alt_greedy_policy,),
+                  admits=("list", "int", "square"),
+                  inputs="a square Q first (so that an argmax over the wrong axis runs), a random Q, an integer Q full "
+                         "of ties (one state where every action ties), and one given as a nested list."))
 
 
 # ------------------------------------------------------------------------------ mean_squared_bellman_error
@@ -645,11 +635,9 @@ def _wrong_msbe_lists(q_sa, rewards, next_q, dones, gamma):
     return float(np.mean((q_sa - y) ** 2))
 
 
-exercise(Exercise(
-    "mean_squared_bellman_error", LESSON, values.mean_squared_bellman_error,
-    alternatives=(_alt_msbe,),
-    admits=("float dones", "bool dones", "list", "int", "batch of one"),
-    inputs="a batch with B = A first (so that a max over the wrong axis runs), batches of 6-40 "
-           "transitions with A = 2-6, float 0/1 dones and bool dones (each batch has both kinds of "
-           "transitions), integer rewards, nested lists, and a batch of one.",
-))
+exercise(Exercise("mean_squared_bellman_error", LESSON, values.mean_squared_bellman_error,
+                  alternatives=(_alt_msbe,),
+                  admits=("float dones", "bool dones", "list", "int", "batch of one"),
+                  inputs="a batch with B = A first (so that a max over the wrong axis runs), batches of 6-40 "
+                         "transitions with A = 2-6, float 0/1 dones and bool dones (each batch has both kinds of "
+                         "transitions), integer rewards, nested lists, and a batch of one."))

@@ -57,13 +57,11 @@ def _wrong_pg_loss_item(logp, weights):
     return float(-(logp * weights).mean().detach())
 
 
-exercise(Exercise(
-    "pg_loss", LESSON, pg_math.pg_loss,
-    alternatives=(_alt_pg_loss,),
-    admits=("float32", "float64", "batch of one"),
-    inputs="logp/weights Tensors of 1-40 steps (float32 and float64); the gradient with respect "
-           "to logp is checked by a backward pass.",
-))
+exercise(Exercise("pg_loss", LESSON, pg_math.pg_loss,
+                  alternatives=(_alt_pg_loss,),
+                  admits=("float32", "float64", "batch of one"),
+                  inputs="logp/weights Tensors of 1-40 steps (float32 and float64); the gradient with respect "
+                         "to logp is checked by a backward pass."))
 
 
 # ------------------------------------------------------------------------------ normalize
@@ -138,13 +136,11 @@ def _wrong_normalize_float32(x, eps=1e-8):
     return (x - x.mean()) / (x.std() + eps)
 
 
-exercise(Exercise(
-    "normalize", LESSON, pg_math.normalize,
-    alternatives=(_alt_normalize,),
-    admits=("list", "int", "float32", "float64", "2-D", "constant input", "explicit eps"),
-    inputs="arrays, lists, integer arrays, 2-D arrays, constant arrays, small-std arrays with an "
-           "explicit eps, and float32/float64 Tensors.",
-))
+exercise(Exercise("normalize", LESSON, pg_math.normalize,
+                  alternatives=(_alt_normalize,),
+                  admits=("list", "int", "float32", "float64", "2-D", "constant input", "explicit eps"),
+                  inputs="arrays, lists, integer arrays, 2-D arrays, constant arrays, small-std arrays with an "
+                         "explicit eps, and float32/float64 Tensors."))
 
 
 # ------------------------------------------------------------------------------ batch_reward_to_go
@@ -276,11 +272,9 @@ def _wrong_rtg_integer_dtype(rewards, dones, gamma=1.0):
     return G
 
 
-exercise(Exercise(
-    "batch_reward_to_go", LESSON, returns.batch_reward_to_go,
-    alternatives=(_alt_batch_reward_to_go,),
-    admits=("list", "int", "bool dones", "float dones", "batch of one"),
-    inputs="(T, N) batches with T in 6-13 and N in 1-4 (T != N), random episode ends (at least one "
-           "inside the batch, one env running past its end), bool, 0/1-float and list inputs, "
-           "integer rewards, gammas from (0.5, 0.99) plus 1 and the default.",
-))
+exercise(Exercise("batch_reward_to_go", LESSON, returns.batch_reward_to_go,
+                  alternatives=(_alt_batch_reward_to_go,),
+                  admits=("list", "int", "bool dones", "float dones", "batch of one"),
+                  inputs="(T, N) batches with T in 6-13 and N in 1-4 (T != N), random episode ends (at least one "
+                         "inside the batch, one env running past its end), bool, 0/1-float and list inputs, "
+                         "integer rewards, gammas from (0.5, 0.99) plus 1 and the default."))

@@ -258,17 +258,15 @@ class _wrong_rb_ignores_seed(_RingBuffer):
         return self.batch(np.random.randint(0, self.size, size=batch_size))
 
 
-exercise(Exercise(
-    "ReplayBuffer", LESSON, dqn_parts.ReplayBuffer,
-    alternatives=(_alt_ReplayBuffer, _RingBuffer),
-    namespace={"Batch": Batch},
-    admits=("int obs_shape", "tuple obs_shape", "batch of one", "bool dones", "float dones"),
-    inputs="transitions whose reward encodes their insertion index, so every sampled row can be "
-           "traced back to the transition it must be; buffers filled below capacity, past it (the "
-           "first wrap in the middle of a batch) and with hundreds of transitions; 1-D and 2-D "
-           "observations, batches of one env, bool and float dones; thousands of samples, so a "
-           "slot that is never (or too often) drawn shows.",
-))
+exercise(Exercise("ReplayBuffer", LESSON, dqn_parts.ReplayBuffer,
+                  alternatives=(_alt_ReplayBuffer, _RingBuffer),
+                  namespace={"Batch": Batch},
+                  admits=("int obs_shape", "tuple obs_shape", "batch of one", "bool dones", "float dones"),
+                  inputs="transitions whose reward encodes their insertion index, so every sampled row can be "
+                         "traced back to the transition it must be; buffers filled below capacity, past it (the "
+                         "first wrap in the middle of a batch) and with hundreds of transitions; 1-D and 2-D "
+                         "observations, batches of one env, bool and float dones; thousands of samples, so a "
+                         "slot that is never (or too often) drawn shows."))
 
 
 # ------------------------------------------------------------------------------ linear_schedule
@@ -294,13 +292,11 @@ def _wrong_schedule_integer_division(start, end, duration, t):
     return start + (end - start) * min(t // duration, 1)
 
 
-exercise(Exercise(
-    "linear_schedule", LESSON, dqn_parts.linear_schedule,
-    alternatives=(_alt_linear_schedule,),
-    admits=("int", "float", "increasing"),
-    inputs="decreasing schedules from 1 with integer durations of 500-5,000 steps and steps t at "
-           "0, inside, at and after the end; increasing ones with float durations and t.",
-))
+exercise(Exercise("linear_schedule", LESSON, dqn_parts.linear_schedule,
+                  alternatives=(_alt_linear_schedule,),
+                  admits=("int", "float", "increasing"),
+                  inputs="decreasing schedules from 1 with integer durations of 500-5,000 steps and steps t at "
+                         "0, inside, at and after the end; increasing ones with float durations and t."))
 
 
 # ------------------------------------------------------------------------------ epsilon_greedy
@@ -394,15 +390,13 @@ def _wrong_eg_own_generator(q_values, epsilon, rng):
     return np.where(explore, own.integers(0, q.shape[1], size=len(q)), q.argmax(axis=1)).astype(np.int64)
 
 
-exercise(Exercise(
-    "epsilon_greedy", LESSON, dqn_parts.epsilon_greedy,
-    alternatives=(_alt_epsilon_greedy,),
-    admits=("array", "Tensor", "batch of one"),
-    inputs="4,000-row batches of random Q-values with 3-5 actions, as numpy arrays and Tensors, at "
-           "epsilon 0, 1 and two values in between (the share of greedy actions and the spread of "
-           "the random ones are tested), each twice with one seed and once with another; a batch "
-           "of one row.",
-))
+exercise(Exercise("epsilon_greedy", LESSON, dqn_parts.epsilon_greedy,
+                  alternatives=(_alt_epsilon_greedy,),
+                  admits=("array", "Tensor", "batch of one"),
+                  inputs="4,000-row batches of random Q-values with 3-5 actions, as numpy arrays and Tensors, at "
+                         "epsilon 0, 1 and two values in between (the share of greedy actions and the spread of "
+                         "the random ones are tested), each twice with one seed and once with another; a batch "
+                         "of one row."))
 
 
 # ------------------------------------------------------------------------------ dqn_targets
@@ -477,14 +471,12 @@ def _wrong_targets_max_over_batch(rewards, next_q_target, dones, gamma):
         return rewards + gamma * (1 - dones.float()) * next_q_target.max(dim=0).values
 
 
-exercise(Exercise(
-    "dqn_targets", LESSON, dqn_parts.dqn_targets,
-    alternatives=(_alt_dqn_targets,),
-    admits=("bool dones", "float dones", "float32", "float64", "batch of one"),
-    inputs="random minibatches of 5-30 transitions with 2-4 actions (never as many actions as "
-           "transitions), at least one terminal and one non-terminal, bool and 0/1-float dones, "
-           "float32 and float64, next-Q values that require grad, gammas in (0.5, 0.99); a batch of one.",
-))
+exercise(Exercise("dqn_targets", LESSON, dqn_parts.dqn_targets,
+                  alternatives=(_alt_dqn_targets,),
+                  admits=("bool dones", "float dones", "float32", "float64", "batch of one"),
+                  inputs="random minibatches of 5-30 transitions with 2-4 actions (never as many actions as "
+                         "transitions), at least one terminal and one non-terminal, bool and 0/1-float dones, "
+                         "float32 and float64, next-Q values that require grad, gammas in (0.5, 0.99); a batch of one."))
 
 
 # ------------------------------------------------------------------------------ dqn_loss
@@ -546,14 +538,12 @@ def _wrong_loss_item(q_values, actions, targets):
     return ((q_taken - targets) ** 2).mean().item()
 
 
-exercise(Exercise(
-    "dqn_loss", LESSON, dqn_parts.dqn_loss,
-    alternatives=(_alt_dqn_loss,),
-    admits=("float32", "float64", "batch of one"),
-    inputs="random Q-values (6-40 transitions, 2-4 actions), actions and targets, with one error "
-           "above 1 (so Huber differs from the squared error) and one negative (so |error| differs "
-           "from error); value and gradient; float32 and float64; a batch of one.",
-))
+exercise(Exercise("dqn_loss", LESSON, dqn_parts.dqn_loss,
+                  alternatives=(_alt_dqn_loss,),
+                  admits=("float32", "float64", "batch of one"),
+                  inputs="random Q-values (6-40 transitions, 2-4 actions), actions and targets, with one error "
+                         "above 1 (so Huber differs from the squared error) and one negative (so |error| differs "
+                         "from error); value and gradient; float32 and float64; a batch of one."))
 
 
 # ------------------------------------------------------------------------------ update_target
@@ -628,11 +618,9 @@ def _wrong_update_no_no_grad(target_net, online_net, tau=1.0):
         p_targ.mul_(1 - tau).add_(tau * p)
 
 
-exercise(Exercise(
-    "update_target", LESSON, dqn_parts.update_target,
-    alternatives=(_alt_update_target,),
-    admits=("soft tau", "default tau", "tau = 1"),
-    inputs="random two-layer networks at tau in (0.6, 0.9) and (0.01, 0.3), the default and 1; "
-           "both networks are observed after the call, and again after the online network is "
-           "changed in place (the target must not follow it).",
-))
+exercise(Exercise("update_target", LESSON, dqn_parts.update_target,
+                  alternatives=(_alt_update_target,),
+                  admits=("soft tau", "default tau", "tau = 1"),
+                  inputs="random two-layer networks at tau in (0.6, 0.9) and (0.01, 0.3), the default and 1; "
+                         "both networks are observed after the call, and again after the online network is "
+                         "changed in place (the target must not follow it)."))

@@ -159,14 +159,12 @@ def _wrong_gae_integer_dtype(rewards, values, dones, last_values, gamma, lam):
     return adv, adv + v
 
 
-exercise(Exercise(
-    "gae_advantages", LESSON, ac_math.gae_advantages,
-    alternatives=(_alt_gae_advantages,),
-    admits=("list", "int", "bool dones", "float dones", "batch of one", "lam 0", "lam 1"),
-    inputs="(T, N) batches with T in 6-12 and N in 1-4 (T != N), episode ends inside the batch and "
-           "an env running past its end, random last_values, gamma in (0.8, 0.99) and lambda in "
-           "(0.5, 0.95) plus lambda 0 and 1; bool, 0/1-float, list and integer inputs.",
-))
+exercise(Exercise("gae_advantages", LESSON, ac_math.gae_advantages,
+                  alternatives=(_alt_gae_advantages,),
+                  admits=("list", "int", "bool dones", "float dones", "batch of one", "lam 0", "lam 1"),
+                  inputs="(T, N) batches with T in 6-12 and N in 1-4 (T != N), episode ends inside the batch and "
+                         "an env running past its end, random last_values, gamma in (0.8, 0.99) and lambda in "
+                         "(0.5, 0.95) plus lambda 0 and 1; bool, 0/1-float, list and integer inputs."))
 
 
 # ------------------------------------------------------------------------------ ppo_clip_loss
@@ -236,14 +234,12 @@ def _wrong_clip_ratio_inverted(logp, logp_old, advantages, clip_ratio=0.2):
     return -torch.min(ratio * advantages, clipped * advantages).mean()
 
 
-exercise(Exercise(
-    "ppo_clip_loss", LESSON, ac_math.ppo_clip_loss,
-    alternatives=(_alt_ppo_clip_loss,),
-    admits=("float32", "float64", "batch of one", "logp_old requires grad", "explicit clip_ratio"),
-    inputs="batches of 6-30 log-probabilities with ratios spread over [0.5, 1.6] (inside and outside "
-           "the clip range, on both sides), advantages of both signs; a backward pass checks the "
-           "gradient with respect to logp and that none reaches logp_old or advantages.",
-))
+exercise(Exercise("ppo_clip_loss", LESSON, ac_math.ppo_clip_loss,
+                  alternatives=(_alt_ppo_clip_loss,),
+                  admits=("float32", "float64", "batch of one", "logp_old requires grad", "explicit clip_ratio"),
+                  inputs="batches of 6-30 log-probabilities with ratios spread over [0.5, 1.6] (inside and outside "
+                         "the clip range, on both sides), advantages of both signs; a backward pass checks the "
+                         "gradient with respect to logp and that none reaches logp_old or advantages."))
 
 
 # ------------------------------------------------------------------------------ categorical_entropy
@@ -304,13 +300,11 @@ def _wrong_entropy_detached(logits):
     return -(logp.exp() * logp).sum(dim=-1)
 
 
-exercise(Exercise(
-    "categorical_entropy", LESSON, ac_math.categorical_entropy,
-    alternatives=(_alt_categorical_entropy,),
-    admits=("float32", "float64", "huge logits", "batch of one"),
-    inputs="logits (N, A) with N in 2-9 and A in 2-6 (N != A), of moderate size and of magnitude "
-           "up to 1e4, float32 and float64; the graph to the logits is checked.",
-))
+exercise(Exercise("categorical_entropy", LESSON, ac_math.categorical_entropy,
+                  alternatives=(_alt_categorical_entropy,),
+                  admits=("float32", "float64", "huge logits", "batch of one"),
+                  inputs="logits (N, A) with N in 2-9 and A in 2-6 (N != A), of moderate size and of magnitude "
+                         "up to 1e4, float32 and float64; the graph to the logits is checked."))
 
 
 # ------------------------------------------------------------------------------ explained_variance
@@ -373,14 +367,12 @@ def _wrong_ev_tensor(values, returns):
     return 1 - (r - v).var(correction=0) / r.var(correction=0)  # a Tensor, not a float
 
 
-exercise(Exercise(
-    "explained_variance", LESSON, ac_math.explained_variance,
-    alternatives=(_alt_explained_variance,),
-    admits=("array", "Tensor", "list", "constant returns", "2-D"),
-    inputs="values and returns of 8-40 elements whose residuals have a non-zero mean (so a mean "
-           "squared error differs from a variance), as arrays, float32 Tensors, lists and (T, N) "
-           "arrays, and constant returns (nan expected).",
-))
+exercise(Exercise("explained_variance", LESSON, ac_math.explained_variance,
+                  alternatives=(_alt_explained_variance,),
+                  admits=("array", "Tensor", "list", "constant returns", "2-D"),
+                  inputs="values and returns of 8-40 elements whose residuals have a non-zero mean (so a mean "
+                         "squared error differs from a variance), as arrays, float32 Tensors, lists and (T, N) "
+                         "arrays, and constant returns (nan expected)."))
 
 
 # ------------------------------------------------------------------------------ approx_kl
@@ -434,10 +426,8 @@ def _wrong_kl_summed(logp, logp_old):
     return float((torch.exp(log_ratio) - 1 - log_ratio).sum())
 
 
-exercise(Exercise(
-    "approx_kl", LESSON, ac_math.approx_kl,
-    alternatives=(_alt_approx_kl,),
-    admits=("array", "Tensor", "list", "identical policies"),
-    inputs="8-40 log-probabilities whose ratios spread over [0.4, 2.2], as arrays, float32 Tensors "
-           "(one requiring grad) and lists, and identical old and new log-probabilities (0 expected).",
-))
+exercise(Exercise("approx_kl", LESSON, ac_math.approx_kl,
+                  alternatives=(_alt_approx_kl,),
+                  admits=("array", "Tensor", "list", "identical policies"),
+                  inputs="8-40 log-probabilities whose ratios spread over [0.4, 2.2], as arrays, float32 Tensors "
+                         "(one requiring grad) and lists, and identical old and new log-probabilities (0 expected)."))

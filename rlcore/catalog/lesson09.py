@@ -79,15 +79,13 @@ def _wrong_sglp_gaussian_of_action(u, mu, log_std):
     return gauss - (2 * (math.log(2.0) - u - torch.nn.functional.softplus(-2 * u))).sum(-1)
 
 
-exercise(Exercise(
-    "squashed_gaussian_log_prob", LESSON, continuous.squashed_gaussian_log_prob,
-    alternatives=(_alt_squashed_gaussian_log_prob, _alt_squashed_gaussian_log_prob_logcosh),
-    namespace={"math": math},
-    admits=("float32", "float64", "log_std (d,)", "log_std (N, d)", "large |u|"),
-    inputs="u, mu of shape (N, d) with N in 3-12, d in 1-3, log_std (d,) or (N, d) in [-1.5, 0.5], "
-           "float32 and float64, and float32 rows whose |u| reaches 10-15 (where tanh(u) rounds to 1); "
-           "the gradient with respect to u, mu and log_std is checked by a backward pass.",
-))
+exercise(Exercise("squashed_gaussian_log_prob", LESSON, continuous.squashed_gaussian_log_prob,
+                  alternatives=(_alt_squashed_gaussian_log_prob, _alt_squashed_gaussian_log_prob_logcosh),
+                  namespace={"math": math},
+                  admits=("float32", "float64", "log_std (d,)", "log_std (N, d)", "large |u|"),
+                  inputs="u, mu of shape (N, d) with N in 3-12, d in 1-3, log_std (d,) or (N, d) in [-1.5, 0.5], "
+                         "float32 and float64, and float32 rows whose |u| reaches 10-15 (where tanh(u) rounds to 1); "
+                         "the gradient with respect to u, mu and log_std is checked by a backward pass."))
 
 
 # ------------------------------------------------------------------------------ smoothed_target_actions
@@ -123,14 +121,12 @@ def _wrong_sta_noise_to_bounds(actions, noise, noise_clip, low, high):
     return torch.clamp(actions + torch.clamp(noise, low, high), low, high)
 
 
-exercise(Exercise(
-    "smoothed_target_actions", LESSON, continuous.smoothed_target_actions,
-    alternatives=(_alt_smoothed_target_actions,),
-    admits=("float bounds", "(d,) bounds", "float32", "float64", "batch of one"),
-    inputs="actions (B, d) with B in 4-20, d in 1-3, noise with entries beyond +-noise_clip of "
-           "both signs, actions near both bounds, float bounds and (d,) Tensor bounds that differ "
-           "per dimension, float32 and float64; a batch of one.",
-))
+exercise(Exercise("smoothed_target_actions", LESSON, continuous.smoothed_target_actions,
+                  alternatives=(_alt_smoothed_target_actions,),
+                  admits=("float bounds", "(d,) bounds", "float32", "float64", "batch of one"),
+                  inputs="actions (B, d) with B in 4-20, d in 1-3, noise with entries beyond +-noise_clip of "
+                         "both signs, actions near both bounds, float bounds and (d,) Tensor bounds that differ "
+                         "per dimension, float32 and float64; a batch of one."))
 
 
 # ------------------------------------------------------------------------------ clipped_double_q_targets
@@ -192,14 +188,12 @@ def _wrong_cdq_bool_dones(rewards, next_q1, next_q2, dones, gamma):
         return rewards + gamma * (1 - dones) * torch.min(next_q1, next_q2)
 
 
-exercise(Exercise(
-    "clipped_double_q_targets", LESSON, continuous.clipped_double_q_targets,
-    alternatives=(_alt_clipped_double_q_targets,),
-    admits=("bool dones", "float dones", "float32", "float64", "batch of one"),
-    inputs="minibatches of 5-30 transitions, next-Q values of two critics that each win the min "
-           "somewhere, at least one terminal and one non-terminal, bool and 0/1-float dones, "
-           "float32 and float64, next-Q values that require grad, gammas in (0.5, 0.99); a batch of one.",
-))
+exercise(Exercise("clipped_double_q_targets", LESSON, continuous.clipped_double_q_targets,
+                  alternatives=(_alt_clipped_double_q_targets,),
+                  admits=("bool dones", "float dones", "float32", "float64", "batch of one"),
+                  inputs="minibatches of 5-30 transitions, next-Q values of two critics that each win the min "
+                         "somewhere, at least one terminal and one non-terminal, bool and 0/1-float dones, "
+                         "float32 and float64, next-Q values that require grad, gammas in (0.5, 0.99); a batch of one."))
 
 
 # ------------------------------------------------------------------------------ sac_targets
@@ -268,14 +262,12 @@ def _wrong_sac_bool_dones(rewards, next_q1, next_q2, next_logp, dones, gamma, al
         return rewards + gamma * (1 - dones) * (torch.min(next_q1, next_q2) - alpha * next_logp)
 
 
-exercise(Exercise(
-    "sac_targets", LESSON, continuous.sac_targets,
-    alternatives=(_alt_sac_targets,),
-    admits=("bool dones", "float dones", "float32", "float64", "float alpha", "Tensor alpha",
-            "batch of one"),
-    inputs="minibatches of 5-30 transitions as for clipped_double_q_targets, next log-probabilities "
-           "in (-3, 2), alpha a float or a 0-dim Tensor that requires grad, in (0.05, 0.8).",
-))
+exercise(Exercise("sac_targets", LESSON, continuous.sac_targets,
+                  alternatives=(_alt_sac_targets,),
+                  admits=("bool dones", "float dones", "float32", "float64", "float alpha", "Tensor alpha",
+                          "batch of one"),
+                  inputs="minibatches of 5-30 transitions as for clipped_double_q_targets, next log-probabilities "
+                         "in (-3, 2), alpha a float or a 0-dim Tensor that requires grad, in (0.05, 0.8)."))
 
 
 # ------------------------------------------------------------------------------ sac_policy_loss
@@ -340,11 +332,9 @@ def _wrong_spl_item(q1, q2, logp, alpha):
     return (a * logp - torch.min(q1, q2)).mean().item()
 
 
-exercise(Exercise(
-    "sac_policy_loss", LESSON, continuous.sac_policy_loss,
-    alternatives=(_alt_sac_policy_loss,),
-    admits=("float alpha", "Tensor alpha", "float32", "float64", "batch of one"),
-    inputs="q1, q2, logp of 4-30 samples requiring grad (each critic the smaller somewhere), alpha "
-           "a float or a 0-dim Tensor that requires grad; value and the gradients with respect to "
-           "q1, q2, logp and alpha by a backward pass.",
-))
+exercise(Exercise("sac_policy_loss", LESSON, continuous.sac_policy_loss,
+                  alternatives=(_alt_sac_policy_loss,),
+                  admits=("float alpha", "Tensor alpha", "float32", "float64", "batch of one"),
+                  inputs="q1, q2, logp of 4-30 samples requiring grad (each critic the smaller somewhere), alpha "
+                         "a float or a 0-dim Tensor that requires grad; value and the gradients with respect to "
+                         "q1, q2, logp and alpha by a backward pass."))
