@@ -27,6 +27,8 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
+from ._probe_ids import probe_id
+
 __all__ = ["BEST_ACTION", "CONTINUOUS_PROBES", "PROBE_GAMMA", "ContinuousProbeEnv", "continuous_probe_id"]
 
 PROBE_GAMMA = 0.5  # far from 0 and 1, so "no discount" (Q(0) = 1) and "no bootstrap" (0) both show
@@ -41,8 +43,6 @@ CONTINUOUS_PROBES = {
 
 def continuous_probe_id(k: int) -> str:
     """Return the Gymnasium id of continuous probe k, e.g. ``"rlcore/ContinuousProbe1-v0"``."""
-    from .probe_envs import probe_id  # probe_envs imports this module when it is done
-
     return probe_id("ContinuousProbe", k, CONTINUOUS_PROBES)
 
 

@@ -35,6 +35,8 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
+from ._probe_ids import probe_id
+
 __all__ = ["PROBES", "PROBE_GAMMA", "TRUNCATION_PROBE_ID", "TRUNCATION_STEPS", "ProbeEnv",
            "TruncationProbeEnv", "expected_q", "probe_env_id"]
 
@@ -47,13 +49,6 @@ PROBES = {
     4: "one step, reward depends on the action",
     5: "one step, reward depends on observation and action",
 }
-
-
-def probe_id(family: str, k: int, probes: dict[int, str]) -> str:
-    """The Gymnasium id ``rlcore/{family}{k}-v0`` of probe k of ``probes``; ValueError for a bad k."""
-    if k not in probes:
-        raise ValueError(f"k must be one of {sorted(probes)}, got {k!r}")
-    return f"rlcore/{family}{k}-v0"
 
 
 def probe_env_id(k: int) -> str:
