@@ -40,6 +40,7 @@ __all__ = [
     "run_hidden",
     "tells_apart",
     "unambiguous",
+    "with_kind",
 ]
 
 
@@ -89,6 +90,15 @@ class Case:
     judge: Callable[[Any], None]
     call: str = ""  # human description of the call, for messages
     meta: dict = field(default_factory=dict)
+
+
+def with_kind(case: Case, kind: str) -> Case:
+    """Return ``case`` labelled with the kind of input it is (``"float32"``, ``"list"``, ``"batch of one"``...).
+
+    The contract test checks that every kind the catalog says an exercise admits is covered.
+    """
+    case.meta["kind"] = kind
+    return case
 
 
 EXERCISES: dict[str, Callable[[np.random.Generator], list[Case]]] = {}

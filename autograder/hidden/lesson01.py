@@ -28,6 +28,7 @@ from . import (
     kind_of,
     named,
     obs_array,
+    with_kind,
 )
 
 TOL32 = {"rtol": 1e-5, "atol": 1e-5}  # float32 answers against a float64 reference
@@ -40,11 +41,6 @@ def _t(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
 
 def _tol(dtype: torch.dtype) -> dict:
     return TOL64 if dtype == torch.float64 else TOL32
-
-
-def _kind(case: Case, kind: str) -> Case:
-    case.meta["kind"] = kind
-    return case
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -103,7 +99,7 @@ def two_layer_net(rng: np.random.Generator) -> list[Case]:
                               "W2.T to get (N, d_out); a shape error usually means a missing .T.")
             expect_close(o["out"], exp, call, hint="f(x) = tanh(x @ W1.T + b1) @ W2.T + b2.", **_tol(dtype))
             expect_dtype(o["out"], dtype, call)
-        cases.append(_kind(call_case("two_layer_net", args, judge=judge, probe="call_or_error", desc=desc),
+        cases.append(with_kind(call_case("two_layer_net", args, judge=judge, probe="call_or_error", desc=desc),
                            kind))
     return cases
 
@@ -180,7 +176,7 @@ def mlp(rng: np.random.Generator) -> list[Case]:
                          hint="The forward pass must be out_act(L_k(act(... act(L_1 x)))).")
         payload = {"weights": [[enc(torch.tensor(W)), enc(torch.tensor(b))] for W, b in weights],
                    "x": enc(torch.tensor(x))}
-        cases.append(_kind(call_case("mlp", [sizes], kwargs, judge=judge, probe="mlp", desc=desc, **payload),
+        cases.append(with_kind(call_case("mlp", [sizes], kwargs, judge=judge, probe="mlp", desc=desc, **payload),
                            kind))
     return cases
 
@@ -220,7 +216,7 @@ def mse_loss(rng: np.random.Generator) -> list[Case]:
             expect_dtype(out, dtype, call)
             expect_close(o["grads"][0], 2 * d / d.size, f"the gradient of {call} with respect to pred",
                          hint="The gradient of the mean squared error is 2 (pred - target) / n.", **_tol(dtype))
-        cases.append(_kind(call_case("mse_loss", [pred_t, target_t], judge=judge, probe="call_or_error",
+        cases.append(with_kind(call_case("mse_loss", [pred_t, target_t], judge=judge, probe="call_or_error",
                                      backward=True, desc=f"pred {shape}, target {shape}"), kind))
     return cases
 
@@ -279,5 +275,5 @@ def sgd_step(rng: np.random.Generator) -> list[Case]:
                            "The parameter must keep its own memory: update it in place.")
         payload = {"values": [enc(v) for v in values], "grads": [None if g is None else enc(g) for g in grads],
                    "lr": lr, "generator": as_gen}
-        cases.append(_kind(Case("sgd_step", payload, judge, call=call), kind))
+        cases.append(with_kind(Case("sgd_step", payload, judge, call=call), kind))
     return cases

@@ -21,16 +21,22 @@ from rlcore.check import fmt
 
 from ..probes import make_env as env_from_spec
 from ..probes import make_policy as policy_from_spec
-from . import Case, call_case, exercise, expect_close, fail, kind_of, named, obs_array, tells_apart
+from . import (
+    Case,
+    call_case,
+    exercise,
+    expect_close,
+    fail,
+    kind_of,
+    named,
+    obs_array,
+    tells_apart,
+    with_kind,
+)
 
 # estimate_return calls the learner's rollout and discounted_return: grade it with the references
 REFERENCE_HELPERS = {"rollout": "rlcore.trajectory:rollout",
                      "discounted_return": "rlcore.returns:discounted_return"}
-
-
-def _kind(case: Case, kind: str) -> Case:
-    case.meta["kind"] = kind
-    return case
 
 
 def _rewards(rng: np.random.Generator, lo: int = 3, hi: int = 25) -> np.ndarray:
@@ -64,7 +70,7 @@ def finite_horizon_return(rng: np.random.Generator) -> list[Case]:
             expect_close(o["out"], ra.sum(), f"finite_horizon_return({fmt(ra, 90)})",
                          hint="R(tau) = r_0 + r_1 + ... + r_T.", scalar=True)
         arg = [] if kind == "empty" else _as(r, kind)
-        cases.append(_kind(call_case("finite_horizon_return", [arg], judge=judge), kind))
+        cases.append(with_kind(call_case("finite_horizon_return", [arg], judge=judge), kind))
     return cases
 
 
@@ -86,7 +92,7 @@ def discounted_return(rng: np.random.Generator) -> list[Case]:
             expect_close(o["out"], np.sum(g ** np.arange(len(ra)) * ra),
                          f"discounted_return({fmt(ra, 90)}, gamma={g})",
                          hint="R(tau) = sum_t gamma**t * r_t.", scalar=True)
-        cases.append(_kind(call_case("discounted_return", [_as(r, kind), g], judge=judge), kind))
+        cases.append(with_kind(call_case("discounted_return", [_as(r, kind), g], judge=judge), kind))
     return cases
 
 
@@ -111,7 +117,7 @@ def reward_to_go(rng: np.random.Generator) -> list[Case]:
             if not out["dtype"].startswith("float"):
                 raise fail(f"{call} returned an array of dtype {out['dtype']}, expected float64")
         args = [_as(r, kind)] if g is None else [_as(r, kind), g]
-        cases.append(_kind(call_case("reward_to_go", args, judge=judge), kind))
+        cases.append(with_kind(call_case("reward_to_go", args, judge=judge), kind))
     return cases
 
 
@@ -192,7 +198,7 @@ def rollout(rng: np.random.Generator) -> list[Case]:
                            "limit without terminating is truncation.")
             if o.get("len") is not None and o["len"] != len(ref):
                 raise fail(f"len() of the trajectory {call} returned is {o['len']}, expected {len(ref)}")
-        cases.append(_kind(call_case("rollout", [{"__env__": env_spec}, {"__policy__": pol_spec}],
+        cases.append(with_kind(call_case("rollout", [{"__env__": env_spec}, {"__policy__": pol_spec}],
                                      {"max_steps": max_steps, "seed": seed}, judge=judge,
                                      probe="trajectory", desc=desc), kind))
     return cases
@@ -219,7 +225,7 @@ def _estimate_case(rng: np.random.Generator, kind: str) -> Case:
     case = call_case("estimate_return", [{"__env__": env_spec}, {"__policy__": pol_spec}],
                      {"n_episodes": n, "gamma": g, "seed": seed}, judge=judge, desc=desc,
                      reference_helpers=REFERENCE_HELPERS)
-    return _kind(case, kind)
+    return with_kind(case, kind)
 
 
 @exercise("estimate_return")

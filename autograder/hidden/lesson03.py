@@ -35,17 +35,13 @@ from . import (
     kind_of,
     named,
     obs_array,
+    with_kind,
 )
 
 P_FAIL = 1e-10  # a correct sampler fails one distribution case with at most this probability
 TILE, REPEATS = 1000, 10  # 10,000 draws per row of logits
 STABLE = ("log pi(a|s) = z_a - logsumexp(z) must stay finite for large logits: torch.log_softmax "
           "subtracts the max before exponentiating.")
-
-
-def _kind(case: Case, kind: str) -> Case:
-    case.meta["kind"] = kind
-    return case
 
 
 def _tol(dtype: torch.dtype) -> dict:
@@ -109,7 +105,7 @@ def categorical_log_prob(rng: np.random.Generator) -> list[Case]:
             expect_close(o["out"], expected, call, **tol,
                          hint="log pi(a|s) = z_a - logsumexp(z), one number per row." if finite else STABLE)
             _expect_dtype(o["out"], dtype, call)
-        cases.append(_kind(call_case("categorical_log_prob", [z_t, torch.tensor(acts, dtype=torch.long)],
+        cases.append(with_kind(call_case("categorical_log_prob", [z_t, torch.tensor(acts, dtype=torch.long)],
                                      judge=judge, probe="call_or_error",
                                      desc=f"logits {tuple(z.shape)}, actions {acts.tolist()}"), kind))
     return cases
@@ -211,7 +207,7 @@ def _counts_case(rng: np.random.Generator, kind: str, dtype: torch.dtype, base: 
                 raise named("categorical_sample/generator_required", what)
             raise fail(what, "generator=None must use torch's global random numbers.")
     case.judge = judge
-    return _kind(case, kind)
+    return with_kind(case, kind)
 
 
 @exercise("categorical_sample")
@@ -232,7 +228,7 @@ def categorical_sample(rng: np.random.Generator) -> list[Case]:
         if not 0 <= action < a:
             raise fail(f"{call} returned the action {action:g}", f"Actions lie in [0, {a - 1}].")
     generator = {"__generator__": int(rng.integers(1000))}
-    cases.append(_kind(call_case("categorical_sample", [z1], {"generator": generator}, judge=judge_one,
+    cases.append(with_kind(call_case("categorical_sample", [z1], {"generator": generator}, judge=judge_one,
                                  probe="call_or_error", desc=f"logits (1, {a}), generator=<seeded>"),
                        "batch of one"))
     return cases
@@ -275,7 +271,7 @@ def gaussian_log_prob(rng: np.random.Generator) -> list[Case]:
                               "number per row." if finite else
                          "log_std is log(sigma) and may be negative: sigma = exp(log_std) > 0.")
             _expect_dtype(o["out"], dtype, call)
-        cases.append(_kind(call_case("gaussian_log_prob", [x_t, mu_t, ls_t], judge=judge, probe="call_or_error",
+        cases.append(with_kind(call_case("gaussian_log_prob", [x_t, mu_t, ls_t], judge=judge, probe="call_or_error",
                                      desc=f"x {tuple(x.shape)}, mu {tuple(mu.shape)}, log_std "
                                           f"{tuple(log_std.shape)}"), kind))
     return cases

@@ -34,15 +34,21 @@ from rlcore.values import (
     value_iteration,
 )
 
-from . import Case, call_case, describe, exercise, expect_close, fail, named, obs_array, unambiguous
+from . import (
+    Case,
+    call_case,
+    describe,
+    exercise,
+    expect_close,
+    fail,
+    named,
+    obs_array,
+    unambiguous,
+    with_kind,
+)
 
 CLOSE = ("close to the right values but not equal: is the loop stopped before the largest change of "
          "a sweep, max_s |V_new(s) - V(s)|, is below tol?")
-
-
-def _kind(case: Case, kind: str) -> Case:
-    case.meta["kind"] = kind
-    return case
 
 
 def _raised(o: Any, call: str, name: str, kind: str, known: dict[str, str] | None = None) -> None:
@@ -156,7 +162,7 @@ def _evaluation_cases(name: str, rng: np.random.Generator) -> list[Case]:
             else:
                 expect_close(o["out"], expected, call, hint=hint)
         args = [_as_input(x, kind) for x in (P, R, pi)] + [g]
-        cases.append(_kind(call_case(name, args, kwargs, judge=judge, desc=desc, probe="call_or_error"), kind))
+        cases.append(with_kind(call_case(name, args, kwargs, judge=judge, desc=desc, probe="call_or_error"), kind))
     return cases
 
 
@@ -187,7 +193,7 @@ def q_from_v_spec(rng: np.random.Generator) -> list[Case]:
             expect_close(o["out"], expected, call,
                          hint="Q(s, a) = R(s, a) + gamma sum_s' P(s'|s, a) V(s'), shape (S, A).")
         args = [_as_input(x, kind) for x in (P, R, V)] + [g]
-        cases.append(_kind(call_case("q_from_v", args, judge=judge, desc=desc, probe="call_or_error"),
+        cases.append(with_kind(call_case("q_from_v", args, judge=judge, desc=desc, probe="call_or_error"),
                            "square" if kind == "gamma near 1" else kind))
     return cases
 
@@ -232,7 +238,7 @@ def value_iteration_spec(rng: np.random.Generator) -> list[Case]:
         # a learner's value_iteration may call their q_from_v: grade it with rlcore's, so a
         # mistake in q_from_v is charged once, to q_from_v
         args = [_as_input(x, kind) for x in (P, R)] + [g]
-        cases.append(_kind(call_case("value_iteration", args, judge=judge, desc=desc, probe="call_or_error",
+        cases.append(with_kind(call_case("value_iteration", args, judge=judge, desc=desc, probe="call_or_error",
                                      reference_helpers={"q_from_v": "rlcore.values:q_from_v"}), kind))
     return cases
 
@@ -263,7 +269,7 @@ def greedy_policy_spec(rng: np.random.Generator) -> list[Case]:
             expect_close(o["out"], expected, call,
                          hint="pi[s, a] = 1 for a = argmax_a Q[s, a] (the lowest index on ties), else 0; "
                               "shape (S, A).")
-        cases.append(_kind(call_case("greedy_policy", [_as_input(Q, kind)], judge=judge, desc=desc,
+        cases.append(with_kind(call_case("greedy_policy", [_as_input(Q, kind)], judge=judge, desc=desc,
                                      probe="call_or_error"), kind))
     return cases
 
@@ -306,6 +312,6 @@ def _msbe_cases(rng: np.random.Generator) -> list[Case]:
                          hint="the mean over the batch of (q_sa - (r + gamma (1 - d) max_a' next_q))**2, "
                               "one number.")
         args = [_as_input(x, kind) for x in (q_sa, r, next_q, dones)] + [g]
-        cases.append(_kind(call_case("mean_squared_bellman_error", args, judge=judge, desc=desc,
+        cases.append(with_kind(call_case("mean_squared_bellman_error", args, judge=judge, desc=desc,
                                      probe="call_or_error"), kind))
     return cases

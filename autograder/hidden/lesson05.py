@@ -13,12 +13,7 @@ import torch
 from rlcore import pg_math
 from rlcore import returns as R
 
-from . import Case, call_case, exercise, expect_close, fail, kind_of, obs_array
-
-
-def _kind(case: Case, kind: str) -> Case:
-    case.meta["kind"] = kind
-    return case
+from . import Case, call_case, exercise, expect_close, fail, kind_of, obs_array, with_kind
 
 
 # ------------------------------------------------------------------------------ pg_loss
@@ -49,7 +44,7 @@ def pg_loss(rng: np.random.Generator) -> list[Case]:
                          hint="dL/dlogp_t = -weights_t / N: is logp used exactly once, times its weight?",
                          rtol=1e-4)
         kind = "batch of one" if n == 1 else str(dtype).replace("torch.", "")
-        cases.append(_kind(call_case("pg_loss", [logp, weights], judge=judge, backward=True,
+        cases.append(with_kind(call_case("pg_loss", [logp, weights], judge=judge, backward=True,
                                      desc=f"<logp ({n},)>, <weights ({n},)>"), kind))
     return cases
 
@@ -78,7 +73,7 @@ def normalize(rng: np.random.Generator) -> list[Case]:
             expect_close(o["out"], (xa - xa.mean()) / (xa.std() + e), call,
                          hint="(x - mean) / (std + eps) over all elements, population std.")
         kwargs = {} if eps is None else {"eps": eps}
-        cases.append(_kind(call_case("normalize", [x], kwargs, judge=judge), kind))
+        cases.append(with_kind(call_case("normalize", [x], kwargs, judge=judge), kind))
 
     # A Tensor in gives a Tensor out (same dtype), computed with the population std.
     xt = np.round(rng.normal(1, 2, size=int(rng.integers(4, 8))), 4)
@@ -96,7 +91,7 @@ def normalize(rng: np.random.Generator) -> list[Case]:
             if out["dtype"] != name:
                 raise fail(f"{call} returned a {out['dtype']} Tensor, expected {name}",
                            "Keep the input's dtype.")
-        cases.append(_kind(call_case("normalize", [torch.tensor(xt, dtype=dtype)], judge=judge_t),
+        cases.append(with_kind(call_case("normalize", [torch.tensor(xt, dtype=dtype)], judge=judge_t),
                            str(dtype).replace("torch.", "")))
     return cases
 
@@ -141,5 +136,5 @@ def batch_reward_to_go(rng: np.random.Generator) -> list[Case]:
                            f"({T}, {N})")
             if obs_array(o["out"]) is None or not o["out"]["dtype"].startswith("float"):
                 raise fail(f"{call} returned an array of dtype {o['out']['dtype']}, expected float64")
-        cases.append(_kind(call_case("batch_reward_to_go", args, judge=judge), kind))
+        cases.append(with_kind(call_case("batch_reward_to_go", args, judge=judge), kind))
     return cases

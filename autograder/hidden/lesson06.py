@@ -15,14 +15,20 @@ import torch
 from rlcore import catalog, dqn_parts
 from rlcore.check import fmt
 
-from . import Case, call_case, enc, exercise, expect_close, fail, kind_of, named, obs_array
+from . import (
+    Case,
+    call_case,
+    enc,
+    exercise,
+    expect_close,
+    fail,
+    kind_of,
+    named,
+    obs_array,
+    with_kind,
+)
 
 FIELDS = ("obs", "actions", "rewards", "next_obs", "dones")
-
-
-def _kind(case: Case, kind: str) -> Case:
-    case.meta["kind"] = kind
-    return case
 
 
 # --------------------------------------------------------------------------- ReplayBuffer
@@ -177,7 +183,7 @@ def _fill_case(rng: np.random.Generator, seed: int) -> Case:
                        f"{counts.tolist()})", "Draw each index with equal probability.")
         _check_batch(res[k + 1], f"{call}.sample(1)", 1, obs_shape)
 
-    return _kind(Case("replay_buffer", {"capacity": capacity, "obs_shape": obs_shape[0], "seed": seed,
+    return with_kind(Case("replay_buffer", {"capacity": capacity, "obs_shape": obs_shape[0], "seed": seed,
                                         "ops": ops}, judge, call=call), "batch of one")
 
 
@@ -218,7 +224,7 @@ def _wrap_case(rng: np.random.Generator, seed: int) -> Case:
         judge_newest(_check_batch(res[3], f"{call}.sample(1500)", 1500, obs_shape), first_wrap)
         judge_newest(_check_batch(res[-1], f"{call}.sample(1500)", 1500, obs_shape), n_total)
 
-    return _kind(Case("replay_buffer", {"capacity": capacity, "obs_shape": enc(obs_shape), "seed": seed,
+    return with_kind(Case("replay_buffer", {"capacity": capacity, "obs_shape": enc(obs_shape), "seed": seed,
                                         "ops": ops}, judge, call=call), "tuple obs_shape")
 
 
@@ -242,7 +248,7 @@ def _empty_case(rng: np.random.Generator, seed: int) -> Case:
                         "after the arrays given to add were changed in place")
         _membership(rows, _stored_rows([small]), 3, sample_call, wrapped=False)
 
-    return _kind(Case("replay_buffer", {"capacity": 100, "obs_shape": 2, "seed": seed, "ops": ops},
+    return with_kind(Case("replay_buffer", {"capacity": 100, "obs_shape": 2, "seed": seed, "ops": ops},
                       judge, call=call), "float dones")
 
 
@@ -264,7 +270,7 @@ def _seed_case(rng: np.random.Generator, seed: int) -> Case:
             raise named("ReplayBuffer/ignores_seed",
                         f"two {call} given the same transitions returned different samples")
 
-    return _kind(Case("replay_buffer", {"capacity": 50, "obs_shape": 3, "seed": seed + 1, "ops": ops},
+    return with_kind(Case("replay_buffer", {"capacity": 50, "obs_shape": 3, "seed": seed + 1, "ops": ops},
                       judge, call=call), "int obs_shape")
 
 
@@ -292,7 +298,7 @@ def _old_and_new_case(rng: np.random.Generator, seed: int) -> Case:
                 raise named("ReplayBuffer/recent_only", what)
             raise fail(what, "Draw indices uniformly over everything stored.")
 
-    return _kind(Case("replay_buffer", {"capacity": capacity, "obs_shape": 4, "seed": seed + 2,
+    return with_kind(Case("replay_buffer", {"capacity": capacity, "obs_shape": 4, "seed": seed + 2,
                                         "ops": ops}, judge, call=call), "bool dones")
 
 
@@ -319,7 +325,7 @@ def linear_schedule(rng: np.random.Generator) -> list[Case]:
         def judge(o, st=st, en=en, du=du, t=t):
             expect_close(o["out"], dqn_parts.linear_schedule(st, en, du, t), f"linear_schedule({st}, {en}, {du}, {t})",
                          hint="value = start + (end - start) * min(t / duration, 1).", scalar=True)
-        cases.append(_kind(call_case("linear_schedule", [st, en, du, t], judge=judge), kind))
+        cases.append(with_kind(call_case("linear_schedule", [st, en, du, t], judge=judge), kind))
     return cases
 
 
@@ -394,7 +400,7 @@ def epsilon_greedy(rng: np.random.Generator) -> list[Case]:
         qv = torch.tensor(qs) if kind == "Tensor" else qs
         what = "Tensor" if kind == "Tensor" else "array"
         call = f"epsilon_greedy(<{what} of Q-values {qs.shape}>, epsilon={eps}, rng)"
-        cases.append(_kind(Case("call_many", {"calls": [[enc(qv), eps, {"__rng__": s}]
+        cases.append(with_kind(Case("call_many", {"calls": [[enc(qv), eps, {"__rng__": s}]
                                                         for s in (seed, seed, seed + 1)]},
                                 lambda o, call=call, qs=qs, eps=eps: _judge_actions(o, call, qs, eps),
                                 call=call), kind))
@@ -437,7 +443,7 @@ def dqn_targets(rng: np.random.Generator) -> list[Case]:
                 raise fail(f"{call} returned targets that require grad", "The target is a constant.")
             if out["dtype"] != dtype:
                 raise fail(f"{call} returned a {out['dtype']} Tensor, expected {dtype}", "Keep the input's dtype.")
-        cases.append(_kind(call_case("dqn_targets", [torch.tensor(r, dtype=dtype), next_q, dones, gamma],
+        cases.append(with_kind(call_case("dqn_targets", [torch.tensor(r, dtype=dtype), next_q, dones, gamma],
                                      judge=judge, probe="call_or_error", desc=desc), kind))
     return cases
 
@@ -478,7 +484,7 @@ def dqn_loss(rng: np.random.Generator) -> list[Case]:
                          hint="only q_values[i, actions[i]] may receive a gradient, 2 (q - y) / B.",
                          rtol=1e-4, atol=1e-5)
         qt = torch.tensor(q, dtype=dtype).requires_grad_(True)
-        cases.append(_kind(call_case("dqn_loss", [qt, torch.tensor(acts, dtype=torch.int64), torch.tensor(y, dtype=dtype)],
+        cases.append(with_kind(call_case("dqn_loss", [qt, torch.tensor(acts, dtype=torch.int64), torch.tensor(y, dtype=dtype)],
                                      judge=judge, backward=True,
                                      desc=f"q_values ({b}, {a}), actions ({b},), targets ({b},)"), kind))
     return cases
@@ -520,5 +526,5 @@ def update_target(rng: np.random.Generator) -> list[Case]:
         payload = {"target_weights": [enc(w) for w in wt], "online_weights": [enc(w) for w in wo]}
         if tau is not None:
             payload["tau"] = tau
-        cases.append(_kind(Case("update_target", payload, judge, call=call), kind))
+        cases.append(with_kind(Case("update_target", payload, judge, call=call), kind))
     return cases

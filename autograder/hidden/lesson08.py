@@ -14,12 +14,7 @@ import torch
 
 from rlcore import ac_math
 
-from . import Case, call_case, exercise, expect_close, fail, kind_of, obs_array
-
-
-def _kind(case: Case, kind: str) -> Case:
-    case.meta["kind"] = kind
-    return case
+from . import Case, call_case, exercise, expect_close, fail, kind_of, obs_array, with_kind
 
 
 def _is_float(o) -> bool:
@@ -79,7 +74,7 @@ def gae_advantages(rng: np.random.Generator) -> list[Case]:
                 if not (isinstance(part, dict) and "__nd__" in part and dtype.startswith("float")):
                     raise fail(f"{call} returned {label} as {kind_of(part)} of dtype {dtype or '?'}, "
                                "expected a float64 numpy array")
-        cases.append(_kind(call_case("gae_advantages", args, judge=judge,
+        cases.append(with_kind(call_case("gae_advantages", args, judge=judge,
                                      desc=f"<({T}, {N}) batch>, gamma={gamma}, lam={lam}"), kind))
     return cases
 
@@ -137,7 +132,7 @@ def ppo_clip_loss(rng: np.random.Generator) -> list[Case]:
             if out.get("dtype") != name:
                 raise fail(f"{call} returned a {out.get('dtype')} Tensor, expected {name}",
                            "Keep the inputs' dtype.")
-        cases.append(_kind(call_case("ppo_clip_loss", args, judge=judge, backward=True,
+        cases.append(with_kind(call_case("ppo_clip_loss", args, judge=judge, backward=True,
                                      desc=f"<logp ({n},)>, <logp_old ({n},)>, <advantages ({n},)>"), kind))
     return cases
 
@@ -179,7 +174,7 @@ def categorical_entropy(rng: np.random.Generator) -> list[Case]:
             if out.get("dtype") != name:
                 raise fail(f"{call} returned a {out.get('dtype')} Tensor, expected {name}",
                            "Keep the logits' dtype.")
-        cases.append(_kind(call_case("categorical_entropy", [logits], judge=judge,
+        cases.append(with_kind(call_case("categorical_entropy", [logits], judge=judge,
                                      desc=f"<logits ({N}, {A})>"), kind))
     return cases
 
@@ -219,7 +214,7 @@ def explained_variance(rng: np.random.Generator) -> list[Case]:
                 return
             expect_close(got, expected, call, rtol=1e-4 if tensor else 1e-5, atol=1e-5,
                          hint="1 - Var[returns - values] / Var[returns], population variances.")
-        cases.append(_kind(call_case("explained_variance", args, judge=judge,
+        cases.append(with_kind(call_case("explained_variance", args, judge=judge,
                                      desc=f"<values {shape}>, <returns {shape}>"), kind))
     return cases
 
@@ -250,6 +245,6 @@ def approx_kl(rng: np.random.Generator) -> list[Case]:
                            "Return float(...) of the mean.")
             expect_close(_number(out), expected, call, rtol=1e-4 if tensor else 1e-5, atol=1e-5,
                          hint="mean((rho - 1) - log rho), rho = exp(logp - logp_old).")
-        cases.append(_kind(call_case("approx_kl", args, judge=judge, desc=f"<logp ({n},)>, <logp_old ({n},)>"),
+        cases.append(with_kind(call_case("approx_kl", args, judge=judge, desc=f"<logp ({n},)>, <logp_old ({n},)>"),
                            kind))
     return cases

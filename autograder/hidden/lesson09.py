@@ -13,12 +13,7 @@ import torch
 
 from rlcore import continuous
 
-from . import Case, call_case, exercise, expect_close, fail, kind_of, obs_array
-
-
-def _kind(case: Case, kind: str) -> Case:
-    case.meta["kind"] = kind
-    return case
+from . import Case, call_case, exercise, expect_close, fail, kind_of, obs_array, with_kind
 
 
 def _tensor_out(o: dict, call: str, hint: str = "Return a torch Tensor.") -> dict:
@@ -84,7 +79,7 @@ def squashed_gaussian_log_prob(rng: np.random.Generator) -> list[Case]:
                 expect_close(g, want, f"the gradient of {call} with respect to {what}",
                              hint="compute log pi with torch operations on u, mu and log_std.",
                              rtol=1e-4, atol=1e-4)
-        cases.append(_kind(call_case("squashed_gaussian_log_prob", [ut, mut, lst], judge=judge,
+        cases.append(with_kind(call_case("squashed_gaussian_log_prob", [ut, mut, lst], judge=judge,
                                      probe="call_or_error", backward=True, desc=desc), kind))
     return cases
 
@@ -137,7 +132,7 @@ def smoothed_target_actions(rng: np.random.Generator) -> list[Case]:
             if out["dtype"] != dtype:
                 raise fail(f"{call} returned a {out['dtype']} Tensor, expected {dtype}",
                            "Keep the actions' dtype.")
-        cases.append(_kind(call_case("smoothed_target_actions",
+        cases.append(with_kind(call_case("smoothed_target_actions",
                                      [torch.tensor(actions, dtype=dtype), torch.tensor(noise, dtype=dtype),
                                       c, lo_arg, hi_arg],
                                      judge=judge, probe="call_or_error", desc=desc), kind))
@@ -198,7 +193,7 @@ def _target_cases(name: str, rng: np.random.Generator, entropy: bool) -> list[Ca
             if out["dtype"] != dtype:
                 raise fail(f"{call} returned a {out['dtype']} Tensor, expected {dtype}",
                            "Keep the inputs' dtype.")
-        cases.append(_kind(call_case(name, args, judge=judge, probe="call_or_error", desc=desc), kind))
+        cases.append(with_kind(call_case(name, args, judge=judge, probe="call_or_error", desc=desc), kind))
     return cases
 
 
@@ -254,7 +249,7 @@ def sac_policy_loss(rng: np.random.Generator) -> list[Case]:
                              rtol=1e-4, atol=1e-5)
             if tensor_alpha and o["grads"][3] is not None and abs(float(obs_array(o["grads"][3]))) > 0:
                 raise fail(f"{call} sent a gradient into alpha", "alpha is a constant in the policy loss.")
-        cases.append(_kind(call_case("sac_policy_loss",
+        cases.append(with_kind(call_case("sac_policy_loss",
                                      [torch.tensor(q1, dtype=dtype).requires_grad_(True),
                                       torch.tensor(q2, dtype=dtype).requires_grad_(True),
                                       torch.tensor(logp, dtype=dtype).requires_grad_(True), alpha_arg],
