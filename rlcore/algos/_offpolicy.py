@@ -176,10 +176,8 @@ def validate_common(cfg: Any) -> None:
                                      "buffer_size", "batch_size", "patience_steps"),
                  nonneg_ints=("learning_starts", "evals_after_solve"),
                  unit=("gamma", "tau"), positive=("utd", "actor_lr", "critic_lr"),
-                 optional_positive=("max_seconds",), sizes=("hidden_sizes",))
-    if cfg.threads is not None:
-        check_fields(cfg, positive_ints=("threads",))
-    check_fields(cfg, bools=("stop_on_solve",))
+                 optional_positive=("max_seconds",), sizes=("hidden_sizes",), bools=("stop_on_solve",),
+                 optional_positive_ints=("threads",))
     if cfg.batch_size > cfg.buffer_size:
         raise ValueError(f"Config.batch_size ({cfg.batch_size}) must not exceed "
                          f"Config.buffer_size ({cfg.buffer_size})")

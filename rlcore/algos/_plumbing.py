@@ -215,12 +215,14 @@ def _broadcast_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
 def check_fields(config: Any, *, positive_ints: Iterable[str] = (), nonneg_ints: Iterable[str] = (),
                  unit: Iterable[str] = (), positive: Iterable[str] = (),
                  optional_positive: Iterable[str] = (), sizes: Iterable[str] = (),
-                 nonneg: Iterable[str] = (), bools: Iterable[str] = ()) -> None:
+                 nonneg: Iterable[str] = (), bools: Iterable[str] = (),
+                 optional_positive_ints: Iterable[str] = ()) -> None:
     """Raise ValueError naming ``Config.field`` and its allowed range for the first bad field.
 
     positive_ints: integers >= 1; nonneg_ints: integers >= 0; unit: numbers in [0, 1];
     positive: finite numbers > 0; optional_positive: None or a number > 0; sizes: tuples
-    of positive ints (hidden layer widths); nonneg: finite numbers >= 0; bools: True or False.
+    of positive ints (hidden layer widths); nonneg: finite numbers >= 0; bools: True or False;
+    optional_positive_ints: None or an integer >= 1 (``threads``: None means all cores).
     """
     def value(name: str) -> Any:
         return getattr(config, name)
@@ -260,6 +262,9 @@ def check_fields(config: Any, *, positive_ints: Iterable[str] = (), nonneg_ints:
         if isinstance(v, (str, bytes)) or not isinstance(v, Iterable) or not (
                 len(tuple(v)) > 0 and all(is_int(h) and h >= 1 for h in v)):
             raise ValueError(f"{kind}.{name} must be a non-empty tuple of positive ints, got {v!r}")
+    for name in optional_positive_ints:
+        if value(name) is not None and not (is_int(value(name)) and value(name) >= 1):
+            raise ValueError(f"{kind}.{name} must be an integer >= 1, got {value(name)!r}")
 
 
 # ---------------------------------------------------------------- environments

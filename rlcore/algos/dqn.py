@@ -123,9 +123,8 @@ class Config:
                               nonneg_ints=("learning_starts", "evals_after_solve"),
                               unit=("gamma", "tau", "eps_start", "eps_end", "polyak_average"),
                               positive=("lr", "lr_end", "reward_scale"),
-                              optional_positive=("max_seconds", "max_grad_norm"), sizes=("hidden_sizes",))
-        if self.threads is not None:
-            plumbing.check_fields(self, positive_ints=("threads",))
+                              optional_positive=("max_seconds", "max_grad_norm"), sizes=("hidden_sizes",),
+                              optional_positive_ints=("threads",))
         if self.batch_size > self.buffer_size:
             raise ValueError(f"Config.batch_size ({self.batch_size}) must not exceed "
                              f"Config.buffer_size ({self.buffer_size})")

@@ -126,9 +126,7 @@ def _check_config(c: Config) -> None:
     plumbing.check_fields(c, positive_ints=("n_envs", "steps_per_env", "max_env_steps", "eval_every",
                                             "eval_episodes", "patience_steps"),
                           unit=("gamma",), positive=("lr",), optional_positive=("max_seconds",),
-                          sizes=("hidden_sizes",))
-    if c.threads is not None:
-        plumbing.check_fields(c, positive_ints=("threads",))
+                          sizes=("hidden_sizes",), optional_positive_ints=("threads",))
 
 
 # ---------------------------------------------------------------------------------------

@@ -118,13 +118,8 @@ class Config:
                               unit=("gamma", "gae_lambda"),
                               positive=("clip_ratio", "lr", "reward_scale"),
                               optional_positive=("max_seconds", "max_grad_norm", "target_kl"),
-                              sizes=("hidden_sizes",))
-        for name in ("vf_coef", "ent_coef"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"Config.{name} must be a number >= 0, got {v!r}")
-        if self.threads is not None:
-            plumbing.check_fields(self, positive_ints=("threads",))
+                              sizes=("hidden_sizes",), nonneg=("vf_coef", "ent_coef"),
+                              optional_positive_ints=("threads",))
         if isinstance(self.n_minibatches, int) and isinstance(self.n_envs, int) and isinstance(
                 self.steps_per_env, int) and self.n_minibatches > self.n_envs * self.steps_per_env:
             raise ValueError(f"Config.n_minibatches must be at most n_envs * steps_per_env = "
