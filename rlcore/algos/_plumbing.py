@@ -20,7 +20,6 @@ target. Evaluation time is not training time.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import math
 import numbers
@@ -186,6 +185,16 @@ def expect_tensor(name: str, out: Any, call: str, *, shape: tuple[int, ...] | No
     return out
 
 
+def checked_call(expect: Callable, name: str, fn: Callable, *args: Any, when: str, **checks: Any) -> Any:
+    """Call the learner's ``fn(*args)`` as ``name`` and return ``expect(name, out, call, **checks)``.
+
+    expect: ``expect_tensor``, ``expect_array`` or a function of the same signature; call is
+    the description ``name(Tensor(5,):float32, ...) <when>`` that every message starts from.
+    """
+    out = call_learner(name, fn, *args, when=when)
+    return expect(name, out, f"{describe_call(name, args)} {when}", **checks)
+
+
 def expect_array(name: str, out: Any, call: str, shape: tuple[int, ...],
                  finite: bool = True) -> np.ndarray:
     """Return ``out`` as a float64 array of ``shape``, else raise naming ``name``."""
@@ -278,8 +287,8 @@ def make_vec_env(env_id: str, n_envs: int, actions: str = "discrete",
     """Return ``n_envs`` copies of ``env_id`` stepped together as one vector env.
 
     Gymnasium's own vectorized implementation when it has one (CartPole), else rlcore's
-    (``VECTOR_ENVS``), else a SyncVectorEnv. actions: "discrete" or "box", the action
-    space the trainer needs. Observations must be a flat Box.
+    (``VECTOR_ENVS``), else a SyncVectorEnv. actions: "discrete", "box" or "any" (either),
+    the action space the trainer needs. Observations must be a flat Box.
     Raises ValueError naming ``field_name`` for an unknown id or unsuitable spaces.
     """
     if isinstance(env_id, str) and env_id.startswith("rlcore/"):
@@ -296,11 +305,12 @@ def make_vec_env(env_id: str, n_envs: int, actions: str = "discrete",
     else:
         mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
         envs = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode=mode)
-    want = gym.spaces.Discrete if actions == "discrete" else gym.spaces.Box
+    want, wanted = {"discrete": (gym.spaces.Discrete, "Discrete"),
+                    "box": (gym.spaces.Box, "continuous (Box)"),
+                    "any": ((gym.spaces.Discrete, gym.spaces.Box), "Discrete or continuous (Box)")}[actions]
     problem = ""
     if not isinstance(envs.single_action_space, want):
-        problem = (f"has actions {envs.single_action_space}; this trainer needs "
-                   f"{'Discrete' if actions == 'discrete' else 'continuous (Box)'} actions")
+        problem = f"has actions {envs.single_action_space}; this trainer needs {wanted} actions"
     elif not (isinstance(envs.single_observation_space, gym.spaces.Box)
               and len(envs.single_observation_space.shape) == 1):
         problem = f"needs a flat Box observation space, got {envs.single_observation_space}"
@@ -489,6 +499,3 @@ class Curve:
             hint=what)
 
 
-def replace_config(config: Any, **changes: Any) -> Any:
-    """A copy of a Config dataclass with ``changes`` (the trainers keep the copy they ran with)."""
-    return dataclasses.replace(config, **changes)

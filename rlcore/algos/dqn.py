@@ -557,8 +557,6 @@ def train_population(config: Config, seeds: Any = (0,),
                         if learner:
                             raise
                         stop = True
-                    if not stop and env_steps >= cfg.max_env_steps:
-                        r.stopped_by, stop = "max_env_steps", True
                     if stop:  # the seed's agent and online network as they are now
                         active[i] = False
                         r.q_net, r.online_net = agent_net.member(i), q_net.member(i)

@@ -201,24 +201,22 @@ class _Batch:
 def _weights(fns: dict[str, Callable], b: _Batch, c: Config, when: str) -> np.ndarray:
     """Phi_t for every step of the batch (T, n): reward-to-go R_hat_t, or R(tau) of its episode."""
     args = (b.rewards.copy(), b.dones.copy(), float(c.gamma))
-    rtg = plumbing.expect_array("batch_reward_to_go",
-                                plumbing.call_learner("batch_reward_to_go", fns["batch_reward_to_go"], *args, when=when),
-                                f"{plumbing.describe_call('batch_reward_to_go', args)} {when}", b.rewards.shape)
+    rtg = plumbing.checked_call(plumbing.expect_array, "batch_reward_to_go", fns["batch_reward_to_go"], *args,
+                                when=when, shape=b.rewards.shape)
     return rtg if c.use_reward_to_go else _whole_return_weights(rtg, b.valid)
 
 
 def _normalized(fns: dict[str, Callable], weights: torch.Tensor, when: str) -> torch.Tensor:
     """The learner's ``normalize(weights)``, checked, as float32."""
-    out = plumbing.call_learner("normalize", fns["normalize"], weights, when=when)
-    return torch.from_numpy(plumbing.expect_array("normalize", out, f"{plumbing.describe_call('normalize', (weights,))} {when}",
-                                                           tuple(weights.shape)).astype(np.float32))
+    out = plumbing.checked_call(plumbing.expect_array, "normalize", fns["normalize"], weights, when=when,
+                                shape=tuple(weights.shape))
+    return torch.from_numpy(out.astype(np.float32))
 
 
 def _loss(fns: dict[str, Callable], logp: torch.Tensor, weights: torch.Tensor, when: str) -> torch.Tensor:
     """The learner's ``pg_loss(logp, weights)``: a scalar that carries the gradient."""
-    return plumbing.expect_tensor("pg_loss", plumbing.call_learner("pg_loss", fns["pg_loss"], logp, weights, when=when),
-                                           f"{plumbing.describe_call('pg_loss', (logp, weights))} {when}",
-                                           scalar=True, requires_grad=True)
+    return plumbing.checked_call(plumbing.expect_tensor, "pg_loss", fns["pg_loss"], logp, weights, when=when,
+                                 scalar=True, requires_grad=True)
 
 
 # ---------------------------------------------------------------------------------------

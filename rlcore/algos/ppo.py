@@ -49,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
@@ -346,25 +347,13 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
     LearnerFunctionError) when no evaluation improved within ``patience_steps``.
     """
     c = config if config is not None else Config()
-    if not isinstance(c, Config):
-        raise TypeError(f"config must be an rlcore.algos.ppo.Config, got {type(c).__name__}")
-    c.validate()
     given = dict(gae_advantages=gae_advantages, ppo_clip_loss=ppo_clip_loss,
                  categorical_entropy=categorical_entropy, explained_variance=explained_variance,
                  approx_kl=approx_kl)
-    fns = plumbing.learner_functions(given, {name: getattr(ac_math, name) for name in given},
-                                     check=check_functions)
-    learner = [name for name, fn in given.items() if fn is not None]
+    fns, learner = plumbing.prepare(c, Config, given, ac_math, check_functions)
 
-    try:
-        envs = plumbing.make_vec_env(c.env_id, c.n_envs, actions="discrete")
-        discrete = True
-    except ValueError as e:  # not Discrete actions: a Box is the other kind this trainer takes
-        if "actions" not in str(e):
-            raise
-        envs = plumbing.make_vec_env(c.env_id, c.n_envs, actions="box")
-        discrete = False
-    live = None
+    envs = plumbing.make_vec_env(c.env_id, c.n_envs, actions="any")
+    discrete = isinstance(envs.single_action_space, gym.spaces.Discrete)
     set_threads(c.threads)
     seed_everything(c.seed)
     generator = torch.Generator().manual_seed(c.seed)
@@ -449,10 +438,8 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
             adv, ret = _gae(fns["gae_advantages"], rewards_in, batch_values, batch_dones, last_values,
                             c.gamma, c.gae_lambda, when)
             ev_args = (batch_values.reshape(-1)[valid], ret.reshape(-1)[valid])
-            diag["explained_variance"] = _learner_float(
-                "explained_variance", plumbing.call_learner("explained_variance", fns["explained_variance"],
-                                                   *ev_args, when=when),
-                f"{plumbing.describe_call('explained_variance', ev_args)} {when}",
+            diag["explained_variance"] = plumbing.checked_call(
+                _learner_float, "explained_variance", fns["explained_variance"], *ev_args, when=when,
                 allow_nan=bool(np.var(ev_args[1]) == 0))
 
             # 3. n_epochs passes of shuffled minibatches over the real transitions.
@@ -486,19 +473,15 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
                     if c.normalize_advantages and len(idx) > 1:
                         mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std(correction=0) + 1e-8)
                     clip_args = (logp, b_logp[idx], mb_adv, float(c.clip_ratio))
-                    pi_loss = plumbing.expect_tensor(
-                                 "ppo_clip_loss",
-                                 plumbing.call_learner("ppo_clip_loss", fns["ppo_clip_loss"], *clip_args, when=when),
-                                 f"{plumbing.describe_call('ppo_clip_loss', clip_args)} {when}", scalar=True,
-                                 requires_grad=True)
+                    pi_loss = plumbing.checked_call(plumbing.expect_tensor, "ppo_clip_loss",
+                                                    fns["ppo_clip_loss"], *clip_args, when=when,
+                                                    scalar=True, requires_grad=True)
                     v_loss = ((agent.value(x) - b_ret[idx]) ** 2).mean()
                     loss = pi_loss + c.vf_coef * v_loss
                     if discrete and c.ent_coef > 0:
-                        entropy = plumbing.expect_tensor(
-                                     "categorical_entropy", plumbing.call_learner("categorical_entropy", entropy_fn, out,
-                                                                         when=when),
-                                     f"{plumbing.describe_call('categorical_entropy', (out,))} {when}",
-                                     shape=(len(idx),), requires_grad=True).mean()
+                        entropy = plumbing.checked_call(plumbing.expect_tensor, "categorical_entropy",
+                                                        entropy_fn, out, when=when, shape=(len(idx),),
+                                                        requires_grad=True).mean()
                         loss = loss - c.ent_coef * entropy
                     elif not discrete and c.ent_coef > 0:
                         loss = loss - c.ent_coef * (agent.actor.log_std + 0.5 * (LOG_2PI + 1)).sum()
@@ -511,9 +494,8 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
                         log_ratio = logp.detach() - b_logp[idx]
                         clips.append(float(((log_ratio.exp() - 1.0).abs() > c.clip_ratio).float().mean()))
                     kl_args = (logp.detach(), b_logp[idx])
-                    epoch_kls.append(_learner_float(
-                        "approx_kl", plumbing.call_learner("approx_kl", fns["approx_kl"], *kl_args, when=when),
-                        f"{plumbing.describe_call('approx_kl', kl_args)} {when}", allow_nan=False))
+                    epoch_kls.append(plumbing.checked_call(_learner_float, "approx_kl", fns["approx_kl"],
+                                                           *kl_args, when=when, allow_nan=False))
                     v_losses.append(float(v_loss.detach()))
                     pi_losses.append(float(pi_loss.detach()))
                     loss_sum, loss_count = loss_sum + float(loss.detach()), loss_count + 1
@@ -521,12 +503,11 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
                 if c.target_kl is not None and np.mean(epoch_kls) > c.target_kl:
                     break
             # the policy's entropy on the batch (nats), the diagnostic that says it still explores
-            with torch.no_grad():
-                out = agent.actor(b_obs)
             if discrete:
-                ent = plumbing.expect_tensor("categorical_entropy", plumbing.call_learner("categorical_entropy", entropy_fn,
-                                                                                          out, when=when),
-                                                      f"{plumbing.describe_call('categorical_entropy', (out,))} {when}", shape=(B,))
+                with torch.no_grad():
+                    out = agent.actor(b_obs)
+                ent = plumbing.checked_call(plumbing.expect_tensor, "categorical_entropy", entropy_fn, out,
+                                            when=when, shape=(B,))
                 entropies.append(float(ent.mean()))
             else:
                 entropies.append(float((agent.actor.log_std.detach() + 0.5 * (LOG_2PI + 1)).sum()))
