@@ -180,7 +180,10 @@ def sampler(hub: run.Hub, st: State, names: list[str]) -> None:
             st.cpu_s["learners"] += cpu["learners"]
             st.cpu_s["others"] += cpu["others"]
             st.load.append(os.getloadavg()[0])
-            st.api_ms.append(ms)
+            if ms is None:
+                st.api_unavailable += 1
+            else:
+                st.api_ms.append(ms)
             for n, v in rss.items():
                 st.peak_mib[n] = max(st.peak_mib.get(n, 0.0), v)
         st.stop.wait(1.0)
