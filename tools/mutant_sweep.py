@@ -1,20 +1,19 @@
-"""Look for naming races: run every catalogued mutant of a lesson against its hidden tests on many seeds.
+"""Look for naming races: run every catalogued mistake of a lesson against its hidden tests on many seeds.
 
     .venv/bin/python tools/mutant_sweep.py 01 04 --seeds 300
 
-A lesson's tests (``tests/test_lessonNN.py``) list realistic mistakes in ``MUTANTS`` and,
-for most lessons, the phrase each message must contain in ``NAMED``. The grader draws
-fresh inputs every time, so a mutant that some inputs let pass, or that some inputs make
-look like another mistake (all differences positive: "not squared" and "absolute error"
-agree), fails a grading test now and then. This prints every (mutant, outcome) that is
-not "caught and named", with how many of the seeds produced it; nothing printed = no race.
+The contract test (``tests/test_lesson_contract.py``) grades each catalogued wrong
+implementation on three seeds. The grader draws fresh inputs every time, so a mistake that
+some inputs let pass, or that some inputs make look like another one (all differences
+positive: "not squared" and "absolute error" agree), fails a grade now and then. This
+runs the same check over many seeds and prints every (mistake, outcome) that is not
+"caught and named as itself", with how many seeds produced it; nothing printed = no race.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import importlib
 import sys
 import warnings
 from pathlib import Path
@@ -23,26 +22,29 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def sweep(lesson: str, seeds: range) -> list[str]:
-    """Return one line per mutant whose hidden-test outcome depends on the seed."""
+    """Return one line per catalogued mistake of ``lesson`` ("01") whose outcome depends on the seed."""
     from autograder.hidden import Mistake, run_hidden
+    from autograder.notebook import assignments
+    from rlcore import catalog
 
-    module = importlib.import_module(f"test_lesson{lesson}")
-    named = getattr(module, "NAMED", {})
+    matches = [a for a in assignments() if a.startswith(lesson)]
+    if not matches:
+        raise SystemExit(f"no lesson {lesson!r}; lessons: {', '.join(assignments())}")
     problems = []
-    for name, mutants in module.MUTANTS.items():
-        for i, source in enumerate(mutants):
-            fn = module._define(source, name)
-            want = named.get(name, [])[i] if i < len(named.get(name, [])) else None
+    for ex in catalog.exercises_of(matches[0]):
+        for m in ex.mistakes:
+            if m.wrong is None or not callable(m.wrong):
+                continue  # a quiz answer's wrong value: nothing to run
+            wrong = ex.define(m.wrong)
             outcomes: collections.Counter[str] = collections.Counter()
             for seed in seeds:
                 try:
-                    run_hidden(name, fn, seed=seed, verbose=False)
+                    run_hidden(ex.name, wrong, seed=seed, verbose=False)
                     outcomes["not caught"] += 1
                 except Mistake as e:
-                    if want and want.lower() not in str(e).lower():
-                        outcomes[f"not named {want!r}: {str(e)[:160]}"] += 1
-            for what, n in outcomes.items():
-                problems.append(f"{lesson} {name} mutant {i}: {n}/{len(seeds)} seeds {what}")
+                    if e.id != m.id:
+                        outcomes[f"named as {e.id}: {str(e)[:160]}"] += 1
+            problems += [f"{m.id}: {n}/{len(seeds)} seeds {what}" for what, n in outcomes.items()]
     return problems
 
 
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--first-seed", type=int, default=1000)
     args = parser.parse_args(argv)
-    sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+    sys.path[:0] = [str(ROOT)]
     warnings.filterwarnings("ignore")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     problems = [line for lesson in args.lessons for line in sweep(lesson, seeds)]
@@ -61,4 +63,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())
