@@ -69,11 +69,8 @@ def _mistake_note(t: dict) -> str:
         return ""
     from rlcore import catalog
 
-    ex = catalog.get(t["mistake"].split("/", 1)[0])
-    try:
-        short = ex.mistake(t["mistake"]).short if ex else ""
-    except KeyError:
-        short = ""
+    m = catalog.find_mistake(t["mistake"])
+    short = m.short if m is not None else ""
     return (f"<br><span class='label'>Mistake: {html.escape(short)} "
             f"(<code>{html.escape(t['mistake'])}</code>)</span>")
 

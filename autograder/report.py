@@ -102,11 +102,8 @@ def mistake_counts(records: list[dict]) -> list[dict]:
     rows = []
     for (assignment, mistake_id), students in made.items():
         exercise = mistake_id.split("/", 1)[0]
-        ex = catalog.get(exercise)
-        try:
-            description = ex.mistake(mistake_id).short if ex else mistake_id
-        except KeyError:  # a gradebook older than the catalog: keep its id
-            description = mistake_id
+        m = catalog.find_mistake(mistake_id)
+        description = m.short if m is not None else mistake_id  # an id older than the catalog: keep it
         rows.append({"assignment": assignment, "exercise": exercise, "mistake": mistake_id,
                      "description": description, "students": sorted(students),
                      "of": len(graded[assignment])})

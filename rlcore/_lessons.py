@@ -17,6 +17,15 @@ def lesson_modules(path: Iterable[str]) -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(path) if re.fullmatch(r"lesson\d\d", m.name))
 
 
+_IMPORTED: dict[str, list[ModuleType]] = {}
+
+
 def import_lessons(package: str, path: Iterable[str]) -> list[ModuleType]:
-    """Import every ``lessonNN`` module of ``package`` (whose ``__path__`` is ``path``), in order."""
-    return [importlib.import_module(f"{package}.{name}") for name in lesson_modules(path)]
+    """Import every ``lessonNN`` module of ``package`` (whose ``__path__`` is ``path``), in order.
+
+    The folder is listed once per process: the judges and checks ask for the catalog on every
+    case they look up, and the lessons of a running process do not change.
+    """
+    if package not in _IMPORTED:
+        _IMPORTED[package] = [importlib.import_module(f"{package}.{name}") for name in lesson_modules(path)]
+    return _IMPORTED[package]

@@ -74,10 +74,9 @@ def named(mistake_id: str, what: str = "") -> Mistake:
     """
     from rlcore import catalog
 
-    exercise = catalog.get(mistake_id.split("/", 1)[0])
-    if exercise is None:
-        raise KeyError(f"no catalogued exercise for mistake {mistake_id!r}")
-    m = exercise.mistake(mistake_id)
+    m = catalog.find_mistake(mistake_id)
+    if m is None:
+        raise KeyError(f"no catalogued mistake {mistake_id!r}")
     return Mistake(f"{what + '. ' if what else ''}Likely mistake: {m.message}.", id=m.id, what=what)
 
 

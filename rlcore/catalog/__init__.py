@@ -38,8 +38,8 @@ from typing import Any
 
 from .. import _lessons
 
-__all__ = ["CATALOG", "Exercise", "Mistake", "exercise", "exercises_of", "get", "lesson_modules", "load_all",
-           "mistake"]
+__all__ = ["CATALOG", "Exercise", "Mistake", "exercise", "exercises_of", "find_mistake", "get",
+           "lesson_modules", "load_all", "mistake"]
 
 CATALOG: dict[str, Exercise] = {}
 _DECLARED: dict[str, list[Mistake]] = {}  # exercise name -> mistakes @mistake declared, not yet claimed
@@ -290,6 +290,16 @@ def load_all() -> dict[str, Exercise]:
 def get(name: str) -> Exercise | None:
     """The exercise called ``name``, or None if no lesson declares it."""
     return load_all().get(name)
+
+
+def find_mistake(mistake_id: str) -> Mistake | None:
+    """The catalogued mistake ``"<exercise>/<slug>"``, or None when the catalog has no such id
+    (a gradebook or report older than the catalog keeps ids that may have gone)."""
+    ex = get(mistake_id.split("/", 1)[0])
+    try:
+        return ex.mistake(mistake_id) if ex is not None else None
+    except KeyError:
+        return None
 
 
 def exercises_of(lesson: str) -> list[Exercise]:

@@ -17,7 +17,6 @@ from ._core import Checker, CheckFailed, close, fmt, run_check
 
 __all__ = ["CheckFailed", "Checker", "close", "fmt", "run_check"]
 
-LESSON_MODULES = _lessons.lesson_modules(__path__)
 for _module in _lessons.import_lessons(__name__, __path__):
     _name = _module.__name__.rsplit(".", 1)[1]
     globals()[_name] = _module
