@@ -21,6 +21,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.notebook import LESSON_PARTS
 
 NOTEBOOK = '''# %% [colab]
 # Set-up: on Google Colab this installs the course package; elsewhere it does nothing.
@@ -122,7 +125,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, call_case, exercise, expect_close
+from . import Case, call_case, exercise, expect_close, with_kind
 
 
 @exercise("double")
@@ -134,9 +137,7 @@ def double(rng: np.random.Generator) -> list[Case]:
 
         def judge(o, x=x):
             expect_close(o["out"], 2.0 * x, f"double(<{{len(x)}} numbers>)", hint="return 2 * x.")
-        case = call_case("double", [arg], judge=judge)
-        case.meta["kind"] = kind
-        cases.append(case)
+        cases.append(with_kind(call_case("double", [arg], judge=judge), kind))
     return cases
 '''
 
@@ -161,12 +162,8 @@ def new_lesson(assignment: str, root: Path = ROOT) -> list[Path]:
         raise ValueError(f"lesson number {nn} is taken by solutions/{used[0]}")
     title = m.group(2).replace("-", " ").capitalize()
     fill = {"nn": nn, "id": assignment, "title": title}
-    files = {
-        root / "rlcore" / "catalog" / f"lesson{nn}.py": CATALOG.format(**fill),
-        root / "rlcore" / "check" / f"lesson{nn}.py": CHECK.format(**fill),
-        root / "autograder" / "hidden" / f"lesson{nn}.py": HIDDEN.format(**fill),
-        root / "docs" / "exercises" / f"{nn}.md": DOCS.format(**fill),
-    }
+    template = {"catalog": CATALOG, "checks": CHECK, "hidden tests": HIDDEN, "docs intro": DOCS}
+    files = {root / path.format(nn=nn): template[part].format(**fill) for part, path in LESSON_PARTS.items()}
     notebook = root / "solutions" / assignment / f"{assignment}.ipynb"
     for path in [*files, notebook]:
         if path.exists():
