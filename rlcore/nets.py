@@ -163,6 +163,24 @@ class StackedMLP(nn.Module):
             self.biases.append(nn.Parameter(torch.empty(self.k, 1, d_out).uniform_(-bound, bound)))
         self.act, self.out_act = activation(), output_activation()
 
+    @classmethod
+    def from_mlps(cls, nets: Sequence[nn.Sequential], activation: Callable[[], nn.Module] = nn.ReLU,
+                  output_activation: Callable[[], nn.Module] = nn.Identity) -> StackedMLP:
+        """Stack K ordinary MLPs of one shape (``mlp``'s Linear layers) into one StackedMLP.
+
+        Member k starts from exactly net k's weights (a population of seeds starts as each
+        seed's ``train`` would); the global torch random stream is left as it was.
+        """
+        linears = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
+        sizes = [linears[0][0].in_features] + [lin.out_features for lin in linears[0]]
+        with torch.random.fork_rng(devices=[]):  # the random initialisation is overwritten below
+            stacked = cls(len(nets), sizes, activation, output_activation)
+        with torch.no_grad():
+            for j, (w, b) in enumerate(zip(stacked.weights, stacked.biases)):
+                w.copy_(torch.stack([ls[j].weight.T for ls in linears]))
+                b.copy_(torch.stack([ls[j].bias[None] for ls in linears]))
+        return stacked
+
     def forward(self, x: Tensor, detach_params: bool = False) -> Tensor:
         """Return every member's output, (K, B, d_out), for x of shape (K, B, d_in) or (B, d_in).
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from rlcore.algos import pg
-from rlcore.algos._population import StackedMLP, check_seeds
-from rlcore.nets import mlp
+from rlcore.algos._population import check_seeds
+from rlcore.nets import StackedMLP, mlp
 from rlcore.pg_math import pg_loss
 
 

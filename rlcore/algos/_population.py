@@ -10,8 +10,8 @@ gradient of seed s's loss.
 
 - ``check_seeds``: the population's seeds (S >= 1, integers, no repeats), errors naming ``seeds``;
 - ``check_memory``: estimate the bytes S copies need before allocating anything;
-- ``StackedMLP``: S MLPs as one module (built from S ordinary ``rlcore.nets.mlp``), with
-  ``member(i)`` giving seed i's network back as an ordinary ``nn.Sequential``;
+- ``rlcore.nets.StackedMLP.from_mlps``: S MLPs as one module, built from S ordinary
+  ``rlcore.nets.mlp`` (``member(i)`` gives seed i's network back as an ``nn.Sequential``);
 - ``population_env_seed``: one env seed derived from every seed of the population;
 - ``evaluate_members``: the benchmark's greedy evaluation of several members at once;
 - ``PopulationResult``: one ``Result`` per seed plus curves on a common grid for
@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["PopulationResult", "StackedMLP", "check_memory", "check_seeds", "evaluate_members",
+from .common import evaluate
+
+__all__ = ["PopulationResult", "check_memory", "check_seeds", "evaluate_members",
            "population_env_seed"]
 
 
@@ -91,71 +92,7 @@ def population_env_seed(seeds: Sequence[int]) -> int:
     return int(np.random.SeedSequence(list(seeds)).generate_state(1)[0])
 
 
-class StackedMLP(nn.Module):
-    """S MLPs of the same shape evaluated as one batched computation.
-
-    Layer l of seed s computes h^{l+1}_s = act(h^l_s W^l_s + b^l_s); the weights are
-    stacked, W^l of shape (S, d_l, d_{l+1}) and b^l of shape (S, 1, d_{l+1}), and one
-    ``torch.baddbmm`` evaluates every seed: input (S, B, d_0) -> output (S, B, d_out).
-    Built from S ordinary networks (``from_mlps``), so seed s starts from exactly the
-    weights ``train(seed=s)`` would start from. ``parameters()`` are the stacked tensors:
-    a function that walks ``parameters()`` elementwise (lesson 06's ``update_target``)
-    works on a StackedMLP as on one network.
-    """
-
-    def __init__(self, weights: list[torch.Tensor], biases: list[torch.Tensor],
-                 activation: Callable[[], nn.Module]) -> None:
-        super().__init__()
-        self.weights = nn.ParameterList([nn.Parameter(w) for w in weights])
-        self.biases = nn.ParameterList([nn.Parameter(b) for b in biases])
-        self.activation = activation()
-        self._activation_cls = activation
-
-    @classmethod
-    def from_mlps(cls, nets: Sequence[nn.Sequential], activation: Callable[[], nn.Module]) -> StackedMLP:
-        """Stack S ``nn.Sequential`` of Linear layers (and activations) into one StackedMLP."""
-        linears = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
-        weights = [torch.stack([ls[k].weight.detach().T for ls in linears]).contiguous()
-                   for k in range(len(linears[0]))]
-        biases = [torch.stack([ls[k].bias.detach()[None] for ls in linears]).contiguous()
-                  for k in range(len(linears[0]))]
-        return cls(weights, biases, activation)
-
-    @property
-    def n_members(self) -> int:
-        """S, the number of stacked networks."""
-        return int(self.weights[0].shape[0])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(S, B, d_in) -> (S, B, d_out): every seed's network on its own batch."""
-        last = len(self.weights) - 1
-        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
-            x = torch.baddbmm(b, x, w)
-            if k < last:
-                x = self.activation(x)
-        return x
-
-    def member(self, i: int) -> nn.Sequential:
-        """Seed i's network as an ordinary ``nn.Sequential`` (a copy, detached from training)."""
-        layers: list[nn.Module] = []
-        last = len(self.weights) - 1
-        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
-            lin = nn.Linear(w.shape[1], w.shape[2])
-            with torch.no_grad():
-                lin.weight.copy_(w[i].T)
-                lin.bias.copy_(b[i, 0])
-            layers.append(lin)
-            if k < last:
-                layers.append(self._activation_cls())
-        layers.append(nn.Identity())  # the shape of rlcore.nets.mlp
-        return nn.Sequential(*layers)
-
-    def n_parameters(self) -> int:
-        """Number of scalars in all S networks."""
-        return sum(p.numel() for p in self.parameters())
-
-
-def evaluate_members(net: StackedMLP, members: Sequence[int], env_id: str, n_episodes: int,
+def evaluate_members(net: nn.Module, members: Sequence[int], env_id: str, n_episodes: int,
                      seed: int = 10_000, max_steps: int = 500) -> np.ndarray:
     """Return (len(members), n_episodes) greedy returns R(tau), every member evaluated at once.
 
@@ -166,33 +103,19 @@ def evaluate_members(net: StackedMLP, members: Sequence[int], env_id: str, n_epi
     """
     members = list(members)
     m, e = len(members), int(n_episodes)
-    if env_id.startswith("rlcore/"):
-        from .. import probe_envs  # noqa: F401 - registers rlcore's probe environments
-    mode = "vector_entry_point" if gym.spec(env_id).vector_entry_point is not None else "sync"
-    envs = gym.make_vec(env_id, num_envs=m * e, vectorization_mode=mode)
     idx = torch.as_tensor(members)
     weights = [w.detach()[idx] for w in net.weights]
     biases = [b.detach()[idx] for b in net.biases]
-    obs, _ = envs.reset(seed=seed)
-    returns = np.zeros(m * e)
-    alive = np.ones(m * e, dtype=bool)
-    try:
-        for _ in range(max_steps):
-            x = torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(m, e, -1)
-            with torch.no_grad():
-                for k, (w, b) in enumerate(zip(weights, biases)):
-                    x = torch.baddbmm(b, x, w)
-                    if k < len(weights) - 1:
-                        x = net.activation(x)
-            actions = x.argmax(-1).reshape(-1).numpy()
-            obs, rewards, terminated, truncated, _ = envs.step(actions)
-            returns += rewards * alive
-            alive &= ~(terminated | truncated)
-            if not alive.any():
-                break
-    finally:
-        envs.close()
-    return returns.reshape(m, e)
+
+    def act(obs: np.ndarray) -> np.ndarray:  # (m * e, obs_dim) -> (m * e,): member j's e envs in a row
+        x = torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(m, e, -1)
+        for k, (w, b) in enumerate(zip(weights, biases)):
+            x = torch.baddbmm(b, x, w)
+            if k < len(weights) - 1:
+                x = net.act(x)
+        return x.argmax(-1).reshape(-1).numpy()
+
+    return evaluate(act, env_id, n_episodes=m * e, seed=seed, max_steps=max_steps).reshape(m, e)
 
 
 @dataclass(kw_only=True)

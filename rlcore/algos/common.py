@@ -54,18 +54,20 @@ def evaluate(
         from .. import probe_envs  # noqa: F401 - registers rlcore's probe environments
     mode = "vector_entry_point" if gym.spec(env_id).vector_entry_point is not None else "sync"
     envs = gym.make_vec(env_id, num_envs=n_episodes, vectorization_mode=mode)
-    obs, _ = envs.reset(seed=seed)
-    returns = np.zeros(n_episodes)
-    alive = np.ones(n_episodes, dtype=bool)
-    for _ in range(max_steps):
-        with torch.no_grad():
-            actions = np.asarray(act(obs))
-        obs, rewards, terminated, truncated, _ = envs.step(actions)
-        returns += rewards * alive
-        alive &= ~(terminated | truncated)
-        if not alive.any():
-            break
-    envs.close()
+    try:
+        obs, _ = envs.reset(seed=seed)
+        returns = np.zeros(n_episodes)
+        alive = np.ones(n_episodes, dtype=bool)
+        for _ in range(max_steps):
+            with torch.no_grad():
+                actions = np.asarray(act(obs))
+            obs, rewards, terminated, truncated, _ = envs.step(actions)
+            returns += rewards * alive
+            alive &= ~(terminated | truncated)
+            if not alive.any():
+                break
+    finally:
+        envs.close()
     return returns
 
 

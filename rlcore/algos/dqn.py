@@ -416,8 +416,8 @@ def train_population(config: Config, seeds: Any = (0,),
     MemoryError naming ``seeds`` when S replay buffers would not fit (estimated before any
     is allocated), LearnerFunctionError as ``train``.
     """
+    from ..nets import StackedMLP
     from ._population import (
-        StackedMLP,
         check_memory,
         check_seeds,
         evaluate_members,

@@ -344,9 +344,9 @@ def train_population(config: Config | None = None, seeds: Any = (0,),
     field, MemoryError naming ``seeds`` when the S copies would not fit (estimated before
     anything is allocated), LearnerFunctionError as ``train``.
     """
+    from ..nets import StackedMLP
     from ._population import (
         PopulationResult,
-        StackedMLP,
         check_memory,
         check_seeds,
         evaluate_members,
