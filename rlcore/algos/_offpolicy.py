@@ -25,7 +25,6 @@ target bootstraps: a time limit is not a terminal state of the MDP.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 from collections.abc import Callable, Iterable
@@ -43,8 +42,8 @@ from . import _plumbing as plumbing
 from ._plumbing import Curve, LearnerFunctionError, TrainClock, budget_spent, check_fields
 from .common import seed_everything, set_threads
 
-__all__ = ["Batch", "OffPolicyConfig", "ReplayStore", "TwinCritic", "adam", "guarded", "polyak_update",
-           "prepare", "run", "start"]
+__all__ = ["Batch", "OffPolicyConfig", "ReplayStore", "TwinCritic", "guarded", "polyak_update", "prepare",
+           "run", "start"]
 
 
 @dataclass
@@ -147,26 +146,10 @@ class TwinCritic(nn.Module):
         return self.net(torch.cat([obs, actions], dim=-1), detach_params=detach_params).squeeze(-1)
 
 
-def frozen_copy(net: nn.Module) -> nn.Module:
-    """Return a deep copy of ``net`` whose parameters do not require grad (a target network)."""
-    target = copy.deepcopy(net)
-    for p in target.parameters():
-        p.requires_grad_(False)
-    return target
-
-
 def polyak_update(target: nn.Module, online: nn.Module, tau: float) -> None:
     """theta_targ <- (1 - tau) theta_targ + tau theta for every parameter, in place (one fused op)."""
     with torch.no_grad():
         torch._foreach_lerp_(list(target.parameters()), list(online.parameters()), float(tau))
-
-
-def adam(groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
-    """Return Adam over parameter groups, fused (one kernel for all tensors) where torch allows."""
-    try:
-        return torch.optim.Adam(groups, fused=True)
-    except (RuntimeError, TypeError):  # pragma: no cover - older builds: the foreach kernel
-        return torch.optim.Adam(groups, foreach=True)
 
 
 # ---------------------------------------------------------------- config checks

@@ -285,14 +285,10 @@ def train(config: Config, callback: Callable[[dict], bool | None] | None = None,
     n_actions = int(envs.single_action_space.n)
     _check_parts(parts, obs_shape, n_actions, cfg.seed)
     q_net = q_network(int(np.prod(obs_shape)), n_actions, cfg.hidden_sizes)
-    target_net = copy.deepcopy(q_net)
-    for p in target_net.parameters():
-        p.requires_grad_(False)
-    optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)  # one kernel per step
+    target_net = plumbing.frozen_copy(q_net)
+    optimizer = plumbing.adam(q_net.parameters(), lr=cfg.lr)
     buffer = plumbing.call_learner("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=cfg.seed)
-    agent_net = copy.deepcopy(q_net)  # the running average of q_net: the agent we keep
-    for p in agent_net.parameters():
-        p.requires_grad_(False)
+    agent_net = plumbing.frozen_copy(q_net)  # the running average of q_net: the agent we keep
     result = Result(config=dataclasses.replace(cfg), q_net=agent_net, online_net=q_net)
     live = progress_display(progress, cfg.target_return, f"DQN on {cfg.env_id}")
 
@@ -456,11 +452,8 @@ def train_population(config: Config, seeds: Any = (0,),
         _check_parts(parts, obs_shape, n_actions, s)
         nets.append(q_network(obs_dim, n_actions, cfg.hidden_sizes))
     q_net = StackedMLP.from_mlps(nets, nn.ReLU)
-    target_net = copy.deepcopy(q_net)
-    agent_net = copy.deepcopy(q_net)
-    for p in [*target_net.parameters(), *agent_net.parameters()]:
-        p.requires_grad_(False)
-    optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)
+    target_net, agent_net = plumbing.frozen_copy(q_net), plumbing.frozen_copy(q_net)
+    optimizer = plumbing.adam(q_net.parameters(), lr=cfg.lr)
     buffers = [plumbing.call_learner("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=s)
                         for s in seeds]
     rng = np.random.default_rng(population_env_seed(seeds))

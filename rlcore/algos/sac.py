@@ -35,7 +35,8 @@ from torch import Tensor, nn
 
 from ..nets import mlp
 from . import _offpolicy as offpolicy
-from ._offpolicy import OffPolicyConfig, TwinCritic, frozen_copy, guarded, polyak_update
+from . import _plumbing as plumbing
+from ._offpolicy import OffPolicyConfig, TwinCritic, guarded, polyak_update
 from ._plumbing import Curve, LearnerFunctionError, check_fields, progress_display
 from .common import config_html
 
@@ -128,14 +129,14 @@ class Agent:
                                                                    cfg.log_std_bounds)
         self.custom_actor = actor is not None
         self.critic = TwinCritic(obs_dim, d, cfg.hidden_sizes)
-        self.critic_targ = frozen_copy(self.critic)
+        self.critic_targ = plumbing.frozen_copy(self.critic)
         self.log_alpha = torch.tensor(math.log(cfg.init_alpha), requires_grad=cfg.auto_alpha)
         self.target_entropy = float(-d if cfg.target_entropy is None else cfg.target_entropy)
         groups = [{"params": list(self.actor.parameters()), "lr": cfg.actor_lr},
                   {"params": list(self.critic.parameters()), "lr": cfg.critic_lr}]
         if cfg.auto_alpha:
             groups.append({"params": [self.log_alpha], "lr": cfg.alpha_lr})
-        self.optimizer = offpolicy.adam(groups)
+        self.optimizer = plumbing.adam(groups)
         self.center = torch.as_tensor((high + low) / 2)
         self.half = torch.as_tensor((high - low) / 2)
         self.generator = torch.Generator().manual_seed(cfg.seed + 2)

@@ -35,7 +35,8 @@ from torch import Tensor, nn
 
 from ..nets import mlp
 from . import _offpolicy as offpolicy
-from ._offpolicy import OffPolicyConfig, TwinCritic, frozen_copy, guarded, polyak_update
+from . import _plumbing as plumbing
+from ._offpolicy import OffPolicyConfig, TwinCritic, guarded, polyak_update
 from ._plumbing import Curve, LearnerFunctionError, check_fields, progress_display
 from .common import config_html
 
@@ -118,9 +119,9 @@ class Agent:
         self.cfg, self.low, self.high = cfg, low, high
         self.actor = actor if actor is not None else DeterministicActor(obs_dim, low, high, cfg.hidden_sizes)
         self.critic = TwinCritic(obs_dim, len(low), cfg.hidden_sizes)
-        self.actor_targ, self.critic_targ = frozen_copy(self.actor), frozen_copy(self.critic)
-        self.optimizer = offpolicy.adam([{"params": list(self.actor.parameters()), "lr": cfg.actor_lr},
-                                         {"params": list(self.critic.parameters()), "lr": cfg.critic_lr}])
+        self.actor_targ, self.critic_targ = plumbing.frozen_copy(self.actor), plumbing.frozen_copy(self.critic)
+        self.optimizer = plumbing.adam([{"params": list(self.actor.parameters()), "lr": cfg.actor_lr},
+                                        {"params": list(self.critic.parameters()), "lr": cfg.critic_lr}])
         half = (high - low) / 2
         self.low_t, self.high_t = torch.as_tensor(low), torch.as_tensor(high)
         self.explore_std = cfg.exploration_noise * half
