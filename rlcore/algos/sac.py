@@ -47,10 +47,12 @@ __all__ = ["Config", "GaussianActor", "LearnerFunctionError", "Result", "train"]
 class Config(OffPolicyConfig):
     """Every hyperparameter of ``train``, with the reason for its default.
 
-    The fields SAC shares with TD3 (env, budgets, evaluation, learning rates, replay, utd,
-    tau, threads) are ``_offpolicy.OffPolicyConfig``'s; SAC's own follow.
+    The fields SAC shares with TD3 (env, budgets, evaluation, replay, utd, tau, threads) are
+    ``_offpolicy.OffPolicyConfig``'s; SAC's own learning rates and temperature fields follow.
     """
 
+    actor_lr: float = 2e-3  # twice TD3's: measured over 13 seeds, SAC then solves in a median of
+    critic_lr: float = 6e-3  # 3,000 env steps instead of 4,000 (1,000 updates, not 1,500) and stays solved
     alpha_lr: float = 3e-3  # Adam step size of log(alpha): the temperature adapts within ~1k updates
     init_alpha: float = 0.2  # starting temperature: exploring, but the reward still dominates
     auto_alpha: bool = True  # tune alpha toward the target entropy (False: alpha stays init_alpha)
