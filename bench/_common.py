@@ -161,6 +161,55 @@ def merge_previous(path: Path, records: list[dict], methods_run: list[str], orde
     return sorted(kept + records, key=rank)
 
 
+def add_speedups(rows: list[dict], peers: dict[str, str]) -> list[dict]:
+    """Give each summary row ``speedup`` = its SB3 peer's median time / its own, and ``peer``.
+
+    Both medians come from the same run (the protocol's ratio); None where either is missing.
+    """
+    by_name = {r["method"]: r for r in rows}
+    for r in rows:
+        peer = by_name.get(peers.get(r["method"], ""))
+        r["speedup"] = (peer["median_s"] / r["median_s"] if peer and peer["median_s"] and r["median_s"]
+                        else None)
+        r["peer"] = peers.get(r["method"]) if r["speedup"] is not None else None
+    return rows
+
+
+def speedup_cell(row: dict) -> str:
+    """The table cell of ``add_speedups``' ratio: "13.0x (vs `sb3-td3`)" or "-"."""
+    return "-" if row.get("speedup") is None else f"{row['speedup']:.1f}x (vs `{row['peer']}`)"
+
+
+def env_floor(envs: Any, actions: Any, seconds: float = 1.0) -> float:
+    """Env steps per second of the vector env ``envs`` alone, replaying ``actions`` (k, n, ...).
+
+    No policy, no learning: the physical floor of any trainer that steps this env.
+    """
+    envs.reset(seed=0)
+    n = len(actions[0])
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for a in actions:
+            envs.step(a)
+        steps += len(actions) * n
+    rate = steps / (time.perf_counter() - start)
+    envs.close()
+    return rate
+
+
+def fastest_run_note(records: list[dict], floor: float, env_name: str) -> str:
+    """A note comparing the fastest rlcore run's training env steps/s with the env's floor."""
+    runs = [r for r in records if r["method"].startswith("rlcore-") and r.get("solved")
+            and r.get("time_to_solve_s")]
+    if not runs:
+        return f"the vector env alone ({env_name}) steps {floor:,.0f} env steps/s here."
+    best = max(runs, key=lambda r: r["env_steps"] / r["time_to_solve_s"])
+    rate = best["env_steps"] / best["time_to_solve_s"]
+    return (f"the fastest rlcore run ({best['method']}, seed {best['seed']}) trained at {rate:,.0f} env "
+            f"steps/s; the vector env alone ({env_name}, random actions) steps {floor:,.0f} env "
+            "steps/s here: the physical floor of any trainer on it.")
+
+
 def with_notes(lines: list[str], notes: list[str]) -> str:
     """The table's markdown: ``lines`` and a "Note: ..." line for each note."""
     return "\n".join(lines + [f"Note: {n}" for n in notes])

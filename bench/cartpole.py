@@ -147,6 +147,8 @@ def run_sb3_dqn(seed: int, cap: float, post: int) -> Recorder:
 
 
 # name -> (runner, training cap in seconds, evaluations to run after solving, requirement)
+PEERS = {"rlcore-ppo": "sb3-ppo", "rlcore-a2c": "sb3-a2c", "rlcore-dqn": "sb3-dqn"}  # REINFORCE has none
+
 METHODS: dict[str, tuple[Callable[..., Recorder], float, int, str]] = {
     "rlcore-pg": (lambda s, c, p: run_rlcore("rlcore.algos.pg", s, c, p), 60.0, 0,
                   "rlcore.algos.pg"),
@@ -165,6 +167,16 @@ METHODS: dict[str, tuple[Callable[..., Recorder], float, int, str]] = {
 def missing_requirement(method: str) -> str | None:
     """Return why ``method`` cannot run here (a missing module), or None when it can."""
     return missing_module(METHODS[method][3])
+
+
+def env_floor(n_envs: int = 16, seconds: float = 1.0) -> float:
+    """Steps per second of Gymnasium's vector CartPole alone (random actions): the physical floor."""
+    import gymnasium as gym
+    import numpy as np
+
+    envs = gym.make_vec("CartPole-v1", num_envs=n_envs, vectorization_mode="vector_entry_point")
+    actions = np.random.default_rng(0).integers(0, 2, size=(256, n_envs))
+    return _common.env_floor(envs, actions, seconds)
 
 
 def run_one(method: str, seed: int) -> dict:
@@ -217,7 +229,7 @@ def summarize(records: list[dict], methods: list[str]) -> list[dict]:
             "stays_solved": (sum(p >= 450 for p in post), len(post)) if post else None,
             "peak_mib": max(mem) if mem else None,
         })
-    return rows
+    return _common.add_speedups(rows, PEERS)
 
 
 def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
@@ -227,8 +239,8 @@ def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
         f"CartPole-v1, time-to-solve in seconds of training (evaluation excluded), {when}.",
         "",
         "| method | seeds solved | median s | IQM s [95% CI] | p90 s | max s | median env steps "
-        "| stays solved (DQN) | peak memory MiB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| stays solved (DQN) | faster than SB3 | peak memory MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         stays = "-" if r["stays_solved"] is None else f"{r['stays_solved'][0]}/{r['stays_solved'][1]}"
@@ -236,7 +248,7 @@ def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
         mem = "-" if r["peak_mib"] is None else f"{r['peak_mib']:.0f}"
         iqm = "-" if not r["runs"] else f"{f(r['iqm_s'])} [{f(r['iqm_low'])}, {f(r['iqm_high'])}]"
         lines.append(f"| `{r['method']}` | {r['solved']}/{r['runs']} | {f(r['median_s'])} | {iqm} | "
-                     f"{f(r['p90_s'])} | {f(r['max_s'])} | {steps} | {stays} | {mem} |")
+                     f"{f(r['p90_s'])} | {f(r['max_s'])} | {steps} | {stays} | {_common.speedup_cell(r)} | {mem} |")
     lines += ["", ("Solved: greedy mean return >= 475 over 20 episodes, evaluated every 2,000 env "
                    "steps; caps 60 s (PG, PPO, A2C) / 120 s (DQN), an unsolved seed counts as an infinite "
                    "time (\"> cap\" where it decides a statistic); IQM: mean of the middle half of "
@@ -319,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({platform.machine()}), Python {platform.python_version()}")
     if set(shown) - set(runnable):
         when += f"; rows of {', '.join(sorted(set(shown) - set(runnable)))} from an earlier run"
+    notes.append(_common.fastest_run_note(records, env_floor(), "Gymnasium's CartPoleVectorEnv, 16 envs"))
     table = table_markdown(summarize(records, shown), notes, when)
     (a.out / "cartpole.md").write_text(table + "\n")
     if a.readme:

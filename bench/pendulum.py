@@ -169,15 +169,8 @@ def env_floor(n_envs: int = 16, seconds: float = 1.0) -> float:
 
     from rlcore.pendulum import VectorPendulum
 
-    envs = VectorPendulum(num_envs=n_envs)
-    envs.reset(seed=0)
-    actions = np.random.default_rng(0).uniform(-2, 2, size=(4096, n_envs, 1)).astype(np.float32)
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for a in actions[:256]:
-            envs.step(a)
-        steps += 256 * n_envs
-    return steps / (time.perf_counter() - start)
+    actions = np.random.default_rng(0).uniform(-2, 2, size=(256, n_envs, 1)).astype(np.float32)
+    return _common.env_floor(VectorPendulum(num_envs=n_envs), actions, seconds)
 
 
 def run_one(method: str, seed: int) -> dict:
@@ -218,13 +211,7 @@ def summarize(records: list[dict], methods: list[str]) -> list[dict]:
                      "min_s": min(times) if times else None, "max_s": max(times) if times else None,
                      "median_steps": int(statistics.median(steps)) if steps else None,
                      "peak_mib": max(mem) if mem else None})
-    by_name = {r["method"]: r for r in rows}
-    for r in rows:
-        peer = by_name.get(PEERS.get(r["method"], ""))
-        r["speedup"] = (peer["median_s"] / r["median_s"] if peer and peer["median_s"] and r["median_s"]
-                        else None)
-        r["peer"] = PEERS.get(r["method"]) if r["speedup"] is not None else None
-    return rows
+    return _common.add_speedups(rows, PEERS)
 
 
 def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
@@ -236,7 +223,7 @@ def table_markdown(rows: list[dict], notes: list[str], when: str) -> str:
     for r in rows:
         steps = "-" if r["median_steps"] is None else f"{r['median_steps']:,}"
         mem = "-" if r["peak_mib"] is None else f"{r['peak_mib']:.0f}"
-        ratio = "-" if r["speedup"] is None else f"{r['speedup']:.1f}x (vs `{r['peer']}`)"
+        ratio = _common.speedup_cell(r)
         lines.append(f"| `{r['method']}` | {r['solved']}/{r['runs']} | {f(r['median_s'])} | {f(r['min_s'])} | "
                      f"{f(r['max_s'])} | {steps} | {ratio} | {mem} |")
     lines += ["", ("Solved: greedy mean return >= -200 over 10 episodes of Gymnasium's Pendulum-v1, "
@@ -339,9 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({platform.machine()}), Python {platform.python_version()}")
     if set(shown) - set(runnable):
         when += f"; rows of {', '.join(sorted(set(shown) - set(runnable)))} from an earlier run"
-    floor = env_floor()
-    notes.append(f"the vector env alone (rlcore's VectorPendulum, 16 envs, random actions) steps "
-                 f"{floor:,.0f} env steps/s here: the physical floor of any trainer on it.")
+    notes.append(_common.fastest_run_note(records, env_floor(), "rlcore's VectorPendulum, 16 envs"))
     table = table_markdown(summarize(records, shown), notes, when)
     (a.out / "pendulum.md").write_text(table + "\n")
     if a.readme:

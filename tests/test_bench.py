@@ -124,3 +124,18 @@ def test_a_subset_run_keeps_other_methods_results(tmp_path):
     merged = bench.merge_previous(path, new, ["rlcore-pg"])
     assert merged == [new[0], old[0]]
     assert bench.merge_previous(tmp_path / "missing.json", new, ["rlcore-pg"]) == new
+
+
+def test_table_gives_each_rlcore_method_its_ratio_to_its_sb3_peer_and_the_fastest_runs_rate():
+    recs = [{"method": "rlcore-a2c", "seed": s, "solved": True, "time_to_solve_s": t, "env_steps": n}
+            for s, (t, n) in enumerate([(1.0, 10_000), (2.0, 30_000), (3.0, 12_000)])]
+    recs += [{"method": "sb3-a2c", "seed": s, "solved": True, "time_to_solve_s": t, "env_steps": 9_000}
+             for s, t in enumerate([7.0, 8.0, 9.0])]
+    recs += [{"method": "rlcore-pg", "seed": 0, "solved": True, "time_to_solve_s": 0.5, "env_steps": 4_000}]
+    rows = {r["method"]: r for r in bench.summarize(recs, ["rlcore-a2c", "rlcore-pg", "sb3-a2c"])}
+    assert rows["rlcore-a2c"]["speedup"] == 4.0 and rows["rlcore-a2c"]["peer"] == "sb3-a2c"
+    assert rows["rlcore-pg"]["speedup"] is None and rows["sb3-a2c"]["speedup"] is None
+    table = bench.table_markdown(list(rows.values()), [], "test")
+    assert "| 4.0x (vs `sb3-a2c`) |" in table
+    note = bench._common.fastest_run_note(recs, 123_456.0, "a vector env")
+    assert "rlcore-a2c, seed 1" in note and "15,000 env steps/s" in note and "123,456" in note
