@@ -157,14 +157,21 @@ def test_no_network(check, tmp_path):
         listener.close()
 
 
-def test_patched_numpy_and_probes_change_nothing(check, tmp_path):
-    path = H.with_cell(tmp_path, H.PATCH_NUMPY + "\n" + H.WRONG_DISCOUNTED)
+def _only_discounted_return_fails(check, path: Path) -> dict:
+    """Grade ``path`` (a wrong discounted_return beside something hostile); return the result.
+
+    Only test_discounted_return may fail: estimate_return is graded with rlcore's
+    discounted_return swapped in, so the mistake is charged once, not twice.
+    """
     r = check(path)
     by = _by(r)
     assert by["test_discounted_return"]["status"] == "failed"
-    # estimate_return is graded with rlcore's discounted_return swapped in: charged once, not twice
-    assert by["test_estimate_return"]["status"] == "passed"
-    assert all(by[t]["status"] == "passed" for t in H.TESTS[:2] + ["test_reward_to_go"])
+    assert all(by[t]["status"] == "passed" for t in H.TESTS if t != "test_discounted_return"), by
+    return r
+
+
+def test_patched_numpy_and_probes_change_nothing(check, tmp_path):
+    r = _only_discounted_return_fails(check, H.with_cell(tmp_path, H.PATCH_NUMPY + "\n" + H.WRONG_DISCOUNTED))
     patched = next(f for f in r["flags"] if f.startswith("patched:"))
     for name in ("numpy.allclose", "numpy.isclose", "builtins.isinstance", "math.isclose",
                  "numpy.testing.assert_allclose", "autograder.probes"):
@@ -229,12 +236,7 @@ def test_reference_implementation_is_flagged_and_failed(check, tmp_path):
 
 
 def test_forged_events_are_ignored_and_flagged(check, tmp_path):
-    path = H.with_cell(tmp_path, H.WRONG_DISCOUNTED + "\n" + H.FORGE_EVENTS)
-    r = check(path)
-    by = _by(r)
-    assert by["test_discounted_return"]["status"] == "failed"
-    assert by["test_reward_to_go"]["status"] == "passed"
-    assert by["test_estimate_return"]["status"] == "passed"  # graded with rlcore's discounted_return
+    r = _only_discounted_return_fails(check, H.with_cell(tmp_path, H.WRONG_DISCOUNTED + "\n" + H.FORGE_EVENTS))
     assert "forged-events" in r["flags"] and r["score"] == 7  # 8 minus discounted_return (1)
 
 

@@ -100,23 +100,17 @@ CHECK = '''"""Visible checks for lesson {nn}."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ._core import Checker, run_check
+from ._core import Checker, check
 
 __all__ = ["check_double"]
 
 
-def check_double(fn: Any) -> None:
+@check("double")
+def check_double(c: Checker) -> None:
     """Check double on a small array."""
-    __tracebackhide__ = True
-
-    def body(c: Checker) -> None:
-        c.expect_close(c.call(np.array([1.0, 3.0])), np.array([2.0, 6.0]), "return 2 * x.")
-
-    run_check("double", fn, body)
+    c.expect_close(c.call(np.array([1.0, 3.0])), np.array([2.0, 6.0]), "return 2 * x.")
 '''
 
 HIDDEN = '''"""Hidden tests of lesson {nn}: fresh random inputs; the catalog names the mistakes."""

@@ -15,7 +15,7 @@ This package is never mounted into the sandbox.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "load_all",
     "named",
     "obs_array",
+    "per_kind",
     "run_hidden",
     "tells_apart",
     "unambiguous",
@@ -98,6 +99,25 @@ def with_kind(case: Case, kind: str) -> Case:
     """
     case.meta["kind"] = kind
     return case
+
+
+def per_kind(plans: Iterable[Any]) -> Callable:
+    """Make ``case(rng, kind, ...) -> Case`` a spec ``(rng) -> list[Case]``: one case per plan.
+
+    A plan is a tuple whose first item is the kind (``("float32", torch.float32)``) or the kind
+    alone (``"list"``); the cases come in the plans' order, each labelled with its kind
+    (``with_kind``). Under ``@exercise(NAME)``, a spec then says once how it builds one case.
+    """
+    tuples = [p if isinstance(p, tuple) else (p,) for p in plans]
+
+    def deco(case: Callable[..., Case]) -> Callable[[np.random.Generator], list[Case]]:
+        def spec(rng: np.random.Generator) -> list[Case]:
+            return [with_kind(case(rng, *plan), plan[0]) for plan in tuples]
+
+        spec.__name__, spec.__qualname__, spec.__doc__ = case.__name__, case.__qualname__, case.__doc__
+        spec.__module__ = case.__module__
+        return spec
+    return deco
 
 
 EXERCISES: dict[str, Callable[[np.random.Generator], list[Case]]] = {}

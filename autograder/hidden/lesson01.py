@@ -15,21 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from autograder import hidden as h
 from rlcore.check import fmt
-
-from . import (
-    Case,
-    call_case,
-    describe,
-    enc,
-    exercise,
-    expect_close,
-    fail,
-    kind_of,
-    named,
-    obs_array,
-    with_kind,
-)
 
 TOL32 = {"rtol": 1e-5, "atol": 1e-5}  # float32 answers against a float64 reference
 TOL64 = {"rtol": 1e-5, "atol": 1e-6}
@@ -53,8 +40,8 @@ def raised(o: Any, call: str, hint: str, known: dict[str, str] | None = None) ->
         what = f"{call} raised {o['error']}"
         for text, mistake_id in (known or {}).items():
             if text in o["error"]:
-                raise named(mistake_id, what)
-        raise fail(what, hint)
+                raise h.named(mistake_id, what)
+        raise h.fail(what, hint)
 
 
 def no_error(o: Any, call: str, known: dict[str, str] | None = None) -> None:
@@ -65,30 +52,30 @@ def no_error(o: Any, call: str, known: dict[str, str] | None = None) -> None:
     if isinstance(o, dict) and isinstance(o.get("error"), str):
         for text, why in (known or {}).items():
             if text in o["error"]:
-                raise fail(f"{call} raised {o['error']}", f"Likely mistake: {why}")
-        raise fail(f"{call} raised {o['error']}")
+                raise h.fail(f"{call} raised {o['error']}", f"Likely mistake: {why}")
+        raise h.fail(f"{call} raised {o['error']}")
 
 
 def expect_dtype(o: Any, dtype: torch.dtype, call: str) -> None:
     """Raise unless the observed value is a Tensor of ``dtype``."""
     want = _dtype_name(dtype)
     if not (isinstance(o, dict) and "__tensor__" in o):
-        raise fail(f"{call} returned {kind_of(o)}, expected a torch Tensor")
+        raise h.fail(f"{call} returned {h.kind_of(o)}, expected a torch Tensor")
     if o["dtype"] != want:
-        raise fail(f"{call} returned a {o['dtype']} Tensor for {want} inputs", "Keep the inputs' dtype.")
+        raise h.fail(f"{call} returned a {o['dtype']} Tensor for {want} inputs", "Keep the inputs' dtype.")
 
 
 # ------------------------------------------------------------------ two_layer_net
-@exercise("two_layer_net")
-def two_layer_net(rng: np.random.Generator) -> list[Case]:
+@h.exercise("two_layer_net")
+def two_layer_net(rng: np.random.Generator) -> list[h.Case]:
     cases = []
     # (N, d_in, h, d_out): square W1 and W2 first, so a missing transpose runs and is named by
     # its value; the others make it raise
     plans = [((int(rng.integers(3, 8)), 3, 3, 3), torch.float64, "float64"),
              ((int(rng.integers(3, 8)), 4, 5, 2), torch.float32, "float32"),
              ((1, 2, 6, 3), torch.float64, "batch of one")]
-    for (n, d_in, h, d_out), dtype, kind in plans:
-        args = [_t(rng.normal(0, 1, s), dtype) for s in ((n, d_in), (h, d_in), (h,), (d_out, h), (d_out,))]
+    for (n, d_in, width, d_out), dtype, kind in plans:
+        args = [_t(rng.normal(0, 1, s), dtype) for s in ((n, d_in), (width, d_in), (width,), (d_out, width), (d_out,))]
         x, W1, b1, W2, b2 = (a.numpy().astype(np.float64) for a in args)  # what the student sees
         exp = np.tanh(x @ W1.T + b1) @ W2.T + b2
         desc = f"x {x.shape}, W1 {W1.shape}, b1, W2 {W2.shape}, b2"
@@ -97,9 +84,9 @@ def two_layer_net(rng: np.random.Generator) -> list[Case]:
         def judge(o, exp=exp, call=call, dtype=dtype):
             raised(o, call, "Check the shapes: x @ W1.T is (N, h), add b1 (h,), then multiply by "
                               "W2.T to get (N, d_out); a shape error usually means a missing .T.")
-            expect_close(o["out"], exp, call, hint="f(x) = tanh(x @ W1.T + b1) @ W2.T + b2.", **_tol(dtype))
+            h.expect_close(o["out"], exp, call, hint="f(x) = tanh(x @ W1.T + b1) @ W2.T + b2.", **_tol(dtype))
             expect_dtype(o["out"], dtype, call)
-        cases.append(with_kind(call_case("two_layer_net", args, judge=judge, probe="call_or_error", desc=desc),
+        cases.append(h.with_kind(h.call_case("two_layer_net", args, judge=judge, probe="call_or_error", desc=desc),
                            kind))
     return cases
 
@@ -114,10 +101,10 @@ ACTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def _mlp_forward(x: np.ndarray, weights: list, act: str, out_act: str) -> np.ndarray:
-    h = x
+    y = x
     for i, (W, b) in enumerate(weights):
-        h = ACTS[act if i < len(weights) - 1 else out_act](h @ W.T + b)
-    return h
+        y = ACTS[act if i < len(weights) - 1 else out_act](y @ W.T + b)
+    return y
 
 
 def _sizes(rng: np.random.Generator, *ranges: tuple[int, int]) -> list[int]:
@@ -128,8 +115,8 @@ def _sizes(rng: np.random.Generator, *ranges: tuple[int, int]) -> list[int]:
     return sizes
 
 
-@exercise("mlp")
-def mlp(rng: np.random.Generator) -> list[Case]:
+@h.exercise("mlp")
+def mlp(rng: np.random.Generator) -> list[h.Case]:
     plans = [  # sizes, activation, output_activation (None = the default), kind
         (_sizes(rng, (2, 5), (3, 7), (3, 7), (1, 4)), None, None, "default activations"),
         (_sizes(rng, (2, 5), (3, 7), (1, 4)), "ReLU", "Sigmoid", "other activations"),
@@ -159,24 +146,24 @@ def mlp(rng: np.random.Generator) -> list[Case]:
                      {"list is not a Module subclass": "mlp/list_not_unpacked",
                       "is not a Module subclass": "mlp/not_instantiated"})
             if not o.get("sequential"):
-                raise fail(f"{call} returned {o.get('type')}, expected an nn.Sequential")
+                raise h.fail(f"{call} returned {o.get('type')}, expected an nn.Sequential")
             if o["linear_shapes"] != want_shapes:
-                raise fail(f"{call} has Linear layers (in, out) {o['linear_shapes']}, expected {want_shapes}",
-                           "Layer i is nn.Linear(sizes[i], sizes[i + 1]), one per consecutive pair of sizes.")
+                raise h.fail(f"{call} has Linear layers (in, out) {o['linear_shapes']}, expected {want_shapes}",
+                             "Layer i is nn.Linear(sizes[i], sizes[i + 1]), one per consecutive pair of sizes.")
             if o["modules"] != want_modules:
-                raise fail(f"{call} has modules {' -> '.join(o['modules'])}, expected "
-                           f"{' -> '.join(want_modules)}",
-                           "Linear, activation, Linear, activation, ..., Linear, output_activation.")
+                raise h.fail(f"{call} has modules {' -> '.join(o['modules'])}, expected "
+                             f"{' -> '.join(want_modules)}",
+                             "Linear, activation, Linear, activation, ..., Linear, output_activation.")
             if o["n_distinct"] != len(o["modules"]):
-                raise fail(f"{call} uses one module object at several places",
-                           "Call activation() for every layer.")
+                raise h.fail(f"{call} uses one module object at several places",
+                             "Call activation() for every layer.")
             if "out" not in o:
-                raise fail(f"{call}: its forward pass could not be run with weights copied in")
-            expect_close(o["out"], exp, f"{call} forward pass",
-                         hint="The forward pass must be out_act(L_k(act(... act(L_1 x)))).")
-        payload = {"weights": [[enc(torch.tensor(W)), enc(torch.tensor(b))] for W, b in weights],
-                   "x": enc(torch.tensor(x))}
-        cases.append(with_kind(call_case("mlp", [sizes], kwargs, judge=judge, probe="mlp", desc=desc, **payload),
+                raise h.fail(f"{call}: its forward pass could not be run with weights copied in")
+            h.expect_close(o["out"], exp, f"{call} forward pass",
+                           hint="The forward pass must be out_act(L_k(act(... act(L_1 x)))).")
+        payload = {"weights": [[h.enc(torch.tensor(W)), h.enc(torch.tensor(b))] for W, b in weights],
+                   "x": h.enc(torch.tensor(x))}
+        cases.append(h.with_kind(h.call_case("mlp", [sizes], kwargs, judge=judge, probe="mlp", desc=desc, **payload),
                            kind))
     return cases
 
@@ -190,8 +177,8 @@ def _differences(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray
     return d
 
 
-@exercise("mse_loss")
-def mse_loss(rng: np.random.Generator) -> list[Case]:
+@h.exercise("mse_loss")
+def mse_loss(rng: np.random.Generator) -> list[h.Case]:
     cases = []
     plans = [((int(rng.integers(3, 12)),), torch.float64, "float64"),
              ((int(rng.integers(3, 12)),), torch.float32, "float32"),
@@ -207,29 +194,29 @@ def mse_loss(rng: np.random.Generator) -> list[Case]:
         def judge(o, d=d, call=call, dtype=dtype):
             raised(o, call, "pred and target have the same shape; (pred - target) ** 2, then .mean().")
             out = o["out"]
-            expect_close(out, np.mean(d ** 2), call, hint="MSE = mean((pred - target) ** 2) over all elements.",
-                         scalar=True, **_tol(dtype))
+            h.expect_close(out, np.mean(d ** 2), call, hint="MSE = mean((pred - target) ** 2) over all elements.",
+                           scalar=True, **_tol(dtype))
             if not (isinstance(out, dict) and "__tensor__" in out):
-                raise fail(f"{call} returned {kind_of(out)}, expected a scalar Tensor")
+                raise h.fail(f"{call} returned {h.kind_of(out)}, expected a scalar Tensor")
             if not out["grad_fn"]:
-                raise fail(f"{call} returned a Tensor without a graph back to pred")
+                raise h.fail(f"{call} returned a Tensor without a graph back to pred")
             expect_dtype(out, dtype, call)
-            expect_close(o["grads"][0], 2 * d / d.size, f"the gradient of {call} with respect to pred",
-                         hint="The gradient of the mean squared error is 2 (pred - target) / n.", **_tol(dtype))
-        cases.append(with_kind(call_case("mse_loss", [pred_t, target_t], judge=judge, probe="call_or_error",
+            h.expect_close(o["grads"][0], 2 * d / d.size, f"the gradient of {call} with respect to pred",
+                           hint="The gradient of the mean squared error is 2 (pred - target) / n.", **_tol(dtype))
+        cases.append(h.with_kind(h.call_case("mse_loss", [pred_t, target_t], judge=judge, probe="call_or_error",
                                      backward=True, desc=f"pred {shape}, target {shape}"), kind))
     return cases
 
 
 # ------------------------------------------------------------------ sgd_step
 def _expect_param(got: Any, expected: np.ndarray, what: str, hint: str, tol: dict) -> None:
-    a = obs_array(got)
+    a = h.obs_array(got)
     if a is None or a.shape != expected.shape or not np.allclose(a, expected, **tol):
-        raise fail(f"{what} is {describe(got)}, expected {fmt(expected)}", hint)
+        raise h.fail(f"{what} is {h.describe(got)}, expected {fmt(expected)}", hint)
 
 
-@exercise("sgd_step")
-def sgd_step(rng: np.random.Generator) -> list[Case]:
+@h.exercise("sgd_step")
+def sgd_step(rng: np.random.Generator) -> list[h.Case]:
     cases = []
     plans = [  # (shapes, which grads are None, dtype, pass a generator, kind)
         ([(3, 2), (3,)], [], torch.float64, False, "float64"),
@@ -263,17 +250,17 @@ def sgd_step(rng: np.random.Generator) -> list[Case]:
                 _expect_param(o["values"][i], v0 - lr * g, after,
                               "theta <- theta - lr * grad, in place on the Parameter itself.", tol)
                 grad = o["grads"][i]
-                if grad is not None and np.any(obs_array(grad) != 0):
-                    raise fail(f"{after} has .grad {describe(grad)}, expected zeros or None",
-                               "Zero each gradient after its update; the next backward() adds to it.")
+                if grad is not None and np.any(h.obs_array(grad) != 0):
+                    raise h.fail(f"{after} has .grad {h.describe(grad)}, expected zeros or None",
+                                 "Zero each gradient after its update; the next backward() adds to it.")
             if not all(o["requires_grad"]):
-                raise fail(f"after {call}, a parameter no longer requires grad",
-                           "Update the values in place without changing requires_grad.")
+                raise h.fail(f"after {call}, a parameter no longer requires grad",
+                             "Update the values in place without changing requires_grad.")
             if o["shares_grad"]:
-                raise fail(f"after {call}, parameter {o['shares_grad'][0]} changed when the gradient it "
-                           "was given was changed later",
-                           "The parameter must keep its own memory: update it in place.")
-        payload = {"values": [enc(v) for v in values], "grads": [None if g is None else enc(g) for g in grads],
+                raise h.fail(f"after {call}, parameter {o['shares_grad'][0]} changed when the gradient it "
+                             "was given was changed later",
+                             "The parameter must keep its own memory: update it in place.")
+        payload = {"values": [h.enc(v) for v in values], "grads": [None if g is None else h.enc(g) for g in grads],
                    "lr": lr, "generator": as_gen}
-        cases.append(with_kind(Case("sgd_step", payload, judge, call=call), kind))
+        cases.append(h.with_kind(h.Case("sgd_step", payload, judge, call=call), kind))
     return cases

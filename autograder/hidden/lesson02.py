@@ -15,24 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from autograder import hidden as h
 from rlcore import returns as R
 from rlcore import trajectory as T
 from rlcore.check import fmt
 
 from ..probes import make_env as env_from_spec
 from ..probes import make_policy as policy_from_spec
-from . import (
-    Case,
-    call_case,
-    exercise,
-    expect_close,
-    fail,
-    kind_of,
-    named,
-    obs_array,
-    tells_apart,
-    with_kind,
-)
 
 # estimate_return calls the learner's rollout and discounted_return: grade it with the references
 REFERENCE_HELPERS = {"rollout": "rlcore.trajectory:rollout",
@@ -58,8 +47,8 @@ def _as(r: np.ndarray, kind: str) -> Any:
 
 
 # ------------------------------------------------------------------ finite_horizon_return
-@exercise("finite_horizon_return")
-def finite_horizon_return(rng: np.random.Generator) -> list[Case]:
+@h.exercise("finite_horizon_return")
+def finite_horizon_return(rng: np.random.Generator) -> list[h.Case]:
     plans = [(_rewards(rng), "float64"), (_rewards(rng), "list"), (_int_rewards(rng, 7), "int"),
              (np.round(rng.normal(0, 2, size=1), 3) + 0.5, "one step"), (np.zeros(0), "empty")]
     cases = []
@@ -67,16 +56,16 @@ def finite_horizon_return(rng: np.random.Generator) -> list[Case]:
         ra = np.asarray(r, dtype=float)
 
         def judge(o, ra=ra):
-            expect_close(o["out"], ra.sum(), f"finite_horizon_return({fmt(ra, 90)})",
-                         hint="R(tau) = r_0 + r_1 + ... + r_T.", scalar=True)
+            h.expect_close(o["out"], ra.sum(), f"finite_horizon_return({fmt(ra, 90)})",
+                           hint="R(tau) = r_0 + r_1 + ... + r_T.", scalar=True)
         arg = [] if kind == "empty" else _as(r, kind)
-        cases.append(with_kind(call_case("finite_horizon_return", [arg], judge=judge), kind))
+        cases.append(h.with_kind(h.call_case("finite_horizon_return", [arg], judge=judge), kind))
     return cases
 
 
 # ------------------------------------------------------------------ discounted_return
-@exercise("discounted_return")
-def discounted_return(rng: np.random.Generator) -> list[Case]:
+@h.exercise("discounted_return")
+def discounted_return(rng: np.random.Generator) -> list[h.Case]:
     def gamma(lo: float, hi: float) -> float:
         return float(np.round(rng.uniform(lo, hi), 4))
 
@@ -89,16 +78,16 @@ def discounted_return(rng: np.random.Generator) -> list[Case]:
         ra = np.asarray(r, dtype=float)
 
         def judge(o, ra=ra, g=g):
-            expect_close(o["out"], np.sum(g ** np.arange(len(ra)) * ra),
-                         f"discounted_return({fmt(ra, 90)}, gamma={g})",
-                         hint="R(tau) = sum_t gamma**t * r_t.", scalar=True)
-        cases.append(with_kind(call_case("discounted_return", [_as(r, kind), g], judge=judge), kind))
+            h.expect_close(o["out"], np.sum(g ** np.arange(len(ra)) * ra),
+                           f"discounted_return({fmt(ra, 90)}, gamma={g})",
+                           hint="R(tau) = sum_t gamma**t * r_t.", scalar=True)
+        cases.append(h.with_kind(h.call_case("discounted_return", [_as(r, kind), g], judge=judge), kind))
     return cases
 
 
 # ------------------------------------------------------------------ reward_to_go
-@exercise("reward_to_go")
-def reward_to_go(rng: np.random.Generator) -> list[Case]:
+@h.exercise("reward_to_go")
+def reward_to_go(rng: np.random.Generator) -> list[h.Case]:
     plans = [(_rewards(rng, 4), None, "default gamma"),
              (_rewards(rng, 4), float(np.round(rng.uniform(0.5, 0.99), 4)), "list"),
              (_rewards(rng, 4), float(np.round(rng.uniform(0.05, 0.5), 4)), "float64"),
@@ -111,13 +100,13 @@ def reward_to_go(rng: np.random.Generator) -> list[Case]:
 
         def judge(o, exp=exp, call=call):
             out = o["out"]
-            expect_close(out, exp, call, hint="G_t = sum_{k>=t} gamma**(k-t) r_k, one entry per step.")
+            h.expect_close(out, exp, call, hint="G_t = sum_{k>=t} gamma**(k-t) r_k, one entry per step.")
             if not (isinstance(out, dict) and "__nd__" in out):
-                raise fail(f"{call} returned {kind_of(out)}, expected a numpy array")
+                raise h.fail(f"{call} returned {h.kind_of(out)}, expected a numpy array")
             if not out["dtype"].startswith("float"):
-                raise fail(f"{call} returned an array of dtype {out['dtype']}, expected float64")
+                raise h.fail(f"{call} returned an array of dtype {out['dtype']}, expected float64")
         args = [_as(r, kind)] if g is None else [_as(r, kind), g]
-        cases.append(with_kind(call_case("reward_to_go", args, judge=judge), kind))
+        cases.append(h.with_kind(h.call_case("reward_to_go", args, judge=judge), kind))
     return cases
 
 
@@ -152,13 +141,13 @@ def _rollout_plans(rng: np.random.Generator) -> list[tuple[dict, dict, int, int,
 
 
 def _traj_summary(o: dict) -> str:
-    rew = obs_array(o["rewards"])
+    rew = h.obs_array(o["rewards"])
     n = rew.shape[0] if rew is not None and rew.ndim == 1 else "?"
     return f"a trajectory with T={n}, terminated={o['terminated']}, truncated={o['truncated']}"
 
 
-@exercise("rollout")
-def rollout(rng: np.random.Generator) -> list[Case]:
+@h.exercise("rollout")
+def rollout(rng: np.random.Generator) -> list[h.Case]:
     cases = []
     for env_spec, pol_spec, max_steps, seed, kind in _rollout_plans(rng):
         ref = T.rollout(env_from_spec(env_spec), policy_from_spec(pol_spec), max_steps=max_steps, seed=seed)
@@ -170,42 +159,42 @@ def rollout(rng: np.random.Generator) -> list[Case]:
 
         def judge(o, ref=ref, call=call, seed=seed):
             if "missing" in o:
-                raise fail(f"{call} returned a {o['type']} without .{o['missing']}",
-                           "Return rlcore.Trajectory(observations=, actions=, rewards=, terminated=, truncated=).")
-            obs, ref_obs = obs_array(o["observations"]), np.asarray(ref.observations, dtype=float)
+                raise h.fail(f"{call} returned a {o['type']} without .{o['missing']}",
+                             "Return rlcore.Trajectory(observations=, actions=, rewards=, terminated=, truncated=).")
+            obs, ref_obs = h.obs_array(o["observations"]), np.asarray(ref.observations, dtype=float)
             if obs is not None and obs.ndim >= 1 and len(obs) and obs[0].shape == ref_obs[0].shape \
                     and not np.allclose(obs[0], ref_obs[0], atol=1e-6) \
                     and not (len(ref_obs) > 1 and np.allclose(obs[0], ref_obs[1], atol=1e-6)):
-                raise named("rollout/no_seed", f"{call}: observations[0] is {fmt(obs[0])}, expected "
-                                               f"{fmt(ref_obs[0])}, the state env.reset(seed={seed}) gives")
-            rew = obs_array(o["rewards"])
+                raise h.named("rollout/no_seed", f"{call}: observations[0] is {fmt(obs[0])}, expected "
+                                                 f"{fmt(ref_obs[0])}, the state env.reset(seed={seed}) gives")
+            rew = h.obs_array(o["rewards"])
             n = rew.shape[0] if rew is not None and rew.ndim == 1 else -1
             expected = f"T={len(ref)}, terminated={ref.terminated}, truncated={ref.truncated}"
             if n != len(ref):
-                raise fail(f"{call} returned {_traj_summary(o)}, expected {expected}",
-                           "Stop at termination, truncation or max_steps, whichever comes first.")
+                raise h.fail(f"{call} returned {_traj_summary(o)}, expected {expected}",
+                             "Stop at termination, truncation or max_steps, whichever comes first.")
             if obs is None or obs.shape != ref_obs.shape or not np.allclose(obs, ref_obs, atol=1e-6):
-                raise fail(f"{call}: observations differ from the environment's states",
-                           "observations[t] is s_t, the state before actions[t]; act with policy(obs).")
-            expect_close(o["actions"], np.asarray(ref.actions, dtype=float), f"{call}.actions",
-                         hint="actions[t] = policy(observations[t]).")
-            expect_close(o["rewards"], ref.rewards, f"{call}.rewards",
-                         hint="rewards[t] is the reward env.step returned for actions[t].")
+                raise h.fail(f"{call}: observations differ from the environment's states",
+                             "observations[t] is s_t, the state before actions[t]; act with policy(obs).")
+            h.expect_close(o["actions"], np.asarray(ref.actions, dtype=float), f"{call}.actions",
+                           hint="actions[t] = policy(observations[t]).")
+            h.expect_close(o["rewards"], ref.rewards, f"{call}.rewards",
+                           hint="rewards[t] is the reward env.step returned for actions[t].")
             if (o["terminated"], o["truncated"]) != (ref.terminated, ref.truncated):
-                raise fail(f"{call} returned terminated={o['terminated']}, truncated={o['truncated']}, "
-                           f"expected terminated={ref.terminated}, truncated={ref.truncated}",
-                           "terminated comes from env.step; stopping because of max_steps or an env time "
-                           "limit without terminating is truncation.")
+                raise h.fail(f"{call} returned terminated={o['terminated']}, truncated={o['truncated']}, "
+                             f"expected terminated={ref.terminated}, truncated={ref.truncated}",
+                             "terminated comes from env.step; stopping because of max_steps or an env time "
+                             "limit without terminating is truncation.")
             if o.get("len") is not None and o["len"] != len(ref):
-                raise fail(f"len() of the trajectory {call} returned is {o['len']}, expected {len(ref)}")
-        cases.append(with_kind(call_case("rollout", [{"__env__": env_spec}, {"__policy__": pol_spec}],
+                raise h.fail(f"len() of the trajectory {call} returned is {o['len']}, expected {len(ref)}")
+        cases.append(h.with_kind(h.call_case("rollout", [{"__env__": env_spec}, {"__policy__": pol_spec}],
                                      {"max_steps": max_steps, "seed": seed}, judge=judge,
                                      probe="trajectory", desc=desc), kind))
     return cases
 
 
 # ------------------------------------------------------------------ estimate_return
-def _estimate_case(rng: np.random.Generator, kind: str) -> Case:
+def _estimate_case(rng: np.random.Generator, kind: str) -> h.Case:
     if kind == "tabular env":
         env_spec = {"kind": "gridworld", "slip": float(np.round(rng.uniform(0.1, 0.6), 3)),
                     "start_state": None, "max_episode_steps": int(rng.integers(10, 30))}
@@ -220,21 +209,21 @@ def _estimate_case(rng: np.random.Generator, kind: str) -> Case:
     desc = f"<{name} env>, <policy>, n_episodes={n}, gamma={g}, seed={seed}"
 
     def judge(o, expected=expected, call=f"estimate_return({desc})"):
-        expect_close(o["out"], expected, call, scalar=True,
-                     hint="J_hat = (1/n) sum_i R(tau_i) with R(tau_i) = sum_t gamma**t r_t.")
-    case = call_case("estimate_return", [{"__env__": env_spec}, {"__policy__": pol_spec}],
-                     {"n_episodes": n, "gamma": g, "seed": seed}, judge=judge, desc=desc,
-                     reference_helpers=REFERENCE_HELPERS)
-    return with_kind(case, kind)
+        h.expect_close(o["out"], expected, call, scalar=True,
+                       hint="J_hat = (1/n) sum_i R(tau_i) with R(tau_i) = sum_t gamma**t r_t.")
+    case = h.call_case("estimate_return", [{"__env__": env_spec}, {"__policy__": pol_spec}],
+                       {"n_episodes": n, "gamma": g, "seed": seed}, judge=judge, desc=desc,
+                       reference_helpers=REFERENCE_HELPERS)
+    return h.with_kind(case, kind)
 
 
-@exercise("estimate_return")
-def estimate_return(rng: np.random.Generator) -> list[Case]:
+@h.exercise("estimate_return")
+def estimate_return(rng: np.random.Generator) -> list[h.Case]:
     cases = []
     for kind in ("tabular env", "gym env"):
         for _ in range(20):  # episodes with equal returns would make some mistakes look alike: draw again
             case = _estimate_case(rng, kind)
-            if tells_apart("estimate_return", case):
+            if h.tells_apart("estimate_return", case):
                 break
         cases.append(case)
     return cases

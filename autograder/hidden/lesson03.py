@@ -21,22 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from autograder import hidden as h
 from rlcore import catalog
 from rlcore.check import _stats
-
-from . import (
-    Case,
-    _observe,
-    call_case,
-    enc,
-    exercise,
-    expect_close,
-    fail,
-    kind_of,
-    named,
-    obs_array,
-    with_kind,
-)
 
 P_FAIL = 1e-10  # a correct sampler fails one distribution case with at most this probability
 TILE, REPEATS = 1000, 10  # 10,000 draws per row of logits
@@ -53,16 +40,16 @@ def _raised(o: Any, call: str, known: dict[str, str] | None = None, hint: str = 
     if isinstance(o, dict) and isinstance(o.get("error"), str):
         for text, mistake_id in (known or {}).items():
             if text in o["error"]:
-                raise named(mistake_id, f"{call} raised {o['error']}")
-        raise fail(f"{call} raised {o['error']}", hint)
+                raise h.named(mistake_id, f"{call} raised {o['error']}")
+        raise h.fail(f"{call} raised {o['error']}", hint)
 
 
 def _expect_dtype(out: Any, dtype: torch.dtype, call: str) -> None:
     want = str(dtype).replace("torch.", "")
     if not (isinstance(out, dict) and "__tensor__" in out):
-        raise fail(f"{call} returned {kind_of(out)}, expected a torch Tensor")
+        raise h.fail(f"{call} returned {h.kind_of(out)}, expected a torch Tensor")
     if out["dtype"] != want:
-        raise fail(f"{call} returned a {out['dtype']} Tensor for {want} inputs", "Keep the inputs' dtype.")
+        raise h.fail(f"{call} returned a {out['dtype']} Tensor for {want} inputs", "Keep the inputs' dtype.")
 
 
 # ------------------------------------------------------------------ categorical_log_prob
@@ -72,8 +59,8 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     return z - (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))
 
 
-@exercise("categorical_log_prob")
-def categorical_log_prob(rng: np.random.Generator) -> list[Case]:
+@h.exercise("categorical_log_prob")
+def categorical_log_prob(rng: np.random.Generator) -> list[h.Case]:
     cases = []
     for kind, dtype, scale in [("float64", torch.float64, 3.0), ("float32", torch.float32, 2.0),
                                ("magnitude 1e4", torch.float64, 1e4), ("batch of one", torch.float64, 3.0)]:
@@ -100,12 +87,12 @@ def categorical_log_prob(rng: np.random.Generator) -> list[Case]:
         def judge(o, expected=expected, call=call, dtype=dtype, tol=tol):
             _raised(o, call, hint="Index each row's logits with its own action: "
                     "log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1).")
-            got = obs_array(o["out"])
+            got = h.obs_array(o["out"])
             finite = got is None or bool(np.all(np.isfinite(got)))
-            expect_close(o["out"], expected, call, **tol,
-                         hint="log pi(a|s) = z_a - logsumexp(z), one number per row." if finite else STABLE)
+            h.expect_close(o["out"], expected, call, **tol,
+                           hint="log pi(a|s) = z_a - logsumexp(z), one number per row." if finite else STABLE)
             _expect_dtype(o["out"], dtype, call)
-        cases.append(with_kind(call_case("categorical_log_prob", [z_t, torch.tensor(acts, dtype=torch.long)],
+        cases.append(h.with_kind(h.call_case("categorical_log_prob", [z_t, torch.tensor(acts, dtype=torch.long)],
                                      judge=judge, probe="call_or_error",
                                      desc=f"logits {tuple(z.shape)}, actions {acts.tolist()}"), kind))
     return cases
@@ -136,27 +123,27 @@ def _expect_actions(out: Any, dtype: str, shape: list, n: int, call: str) -> Non
 
     out: what the probe encoded when it is not a Tensor (its dtype and shape are then unused)."""
     if out is not None:
-        raise fail(f"{call} returned {kind_of(out)}, expected a LongTensor of shape ({n},)")
+        raise h.fail(f"{call} returned {h.kind_of(out)}, expected a LongTensor of shape ({n},)")
     if list(shape) != [n]:
         what = f"{call} returned shape {tuple(shape)}, expected ({n},)"
         if list(shape) == [n, 1]:
-            raise named("categorical_sample/no_squeeze", what)
+            raise h.named("categorical_sample/no_squeeze", what)
         if n == 1 and list(shape) == []:
-            raise named("categorical_sample/squeeze_all", what)
-        raise fail(what, "Return one action per row of logits.")
+            raise h.named("categorical_sample/squeeze_all", what)
+        raise h.fail(what, "Return one action per row of logits.")
     if dtype != "int64":
-        raise named("categorical_sample/not_long", f"{call} returned a {dtype} Tensor")
+        raise h.named("categorical_sample/not_long", f"{call} returned a {dtype} Tensor")
 
 
-def _named_by_distribution(case: Case, counts: np.ndarray, probs: np.ndarray):
+def _named_by_distribution(case: h.Case, counts: np.ndarray, probs: np.ndarray):
     """The catalogued wrong sampler whose frequencies on this case match ``counts``, or None.
 
     Each wrong sampler draws four times as often as the learner's (a sharper comparison); only
     those whose own draws reject softmax(logits) count; two samples of one distribution are told
     apart with probability below P_FAIL."""
-    larger = Case(case.probe, {**case.payload, "tile": 4 * case.payload["tile"]}, case.judge)
+    larger = h.Case(case.probe, {**case.payload, "tile": 4 * case.payload["tile"]}, case.judge)
     for m in catalog.get("categorical_sample").mistakes:
-        seen = _observe(larger, m.wrong)
+        seen = h._observe(larger, m.wrong)
         if not isinstance(seen, dict) or "counts" not in seen:
             continue
         theirs = np.asarray(seen["counts"], dtype=np.float64)
@@ -166,7 +153,7 @@ def _named_by_distribution(case: Case, counts: np.ndarray, probs: np.ndarray):
 
 
 def _counts_case(rng: np.random.Generator, kind: str, dtype: torch.dtype, base: list[float],
-                 n_rows: int, offset: float) -> Case:
+                 n_rows: int, offset: float) -> h.Case:
     z = _spread_rows(rng, base, n_rows)
     z[-1] += offset  # logits far from 0: exp overflows in float32 unless shifted
     z_t = torch.tensor(z, dtype=dtype)
@@ -175,15 +162,15 @@ def _counts_case(rng: np.random.Generator, kind: str, dtype: torch.dtype, base: 
     k, a = z.shape
     call = (f"categorical_sample(logits ({k * TILE}, {a}) in {dtype}"
             + (f" with a row near {offset:g}" if offset else "") + ", generator=<seeded>)")
-    case = Case("sample_counts", {"logits": enc(z_t), "tile": TILE, "repeats": REPEATS,
-                                  "seed": int(rng.integers(0, 2**31))}, judge=lambda o: None, call=call)
+    case = h.Case("sample_counts", {"logits": h.enc(z_t), "tile": TILE, "repeats": REPEATS,
+                                    "seed": int(rng.integers(0, 2**31))}, judge=lambda o: None, call=call)
 
     def judge(o):
         _raised(o, call, _sample_errors(offset > 0))
         _expect_actions(None if o["type"] == "Tensor" else o.get("first"), o["dtype"], o["shape"], k * TILE, call)
         if "out_of_range" in o:
             lo, hi = o["out_of_range"]
-            raise fail(f"{call} returned actions from {lo} to {hi}", f"Actions lie in [0, {a - 1}].")
+            raise h.fail(f"{call} returned actions from {lo} to {hi}", f"Actions lie in [0, {a - 1}].")
         counts = np.asarray(o["counts"], dtype=np.float64)
         if not _stats.consistent(counts, probs, P_FAIL):
             freq = counts / counts.sum(axis=1, keepdims=True)
@@ -191,27 +178,27 @@ def _counts_case(rng: np.random.Generator, kind: str, dtype: torch.dtype, base: 
                     f"{np.round(probs, 3).tolist()}")
             m = _named_by_distribution(case, counts, probs)
             if m is not None:
-                raise named(m.id, what)
-            raise fail(what + "; a chi-square (likelihood-ratio) test rejects them",
-                       "Draw each row's action from softmax(logits), e.g. "
-                       "torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).")
+                raise h.named(m.id, what)
+            raise h.fail(what + "; a chi-square (likelihood-ratio) test rejects them",
+                         "Draw each row's action from softmax(logits), e.g. "
+                         "torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).")
         if not o["same_seed_equal"]:
-            raise named("categorical_sample/generator_ignored",
-                        f"{call}: two generators seeded alike gave different actions")
+            raise h.named("categorical_sample/generator_ignored",
+                          f"{call}: two generators seeded alike gave different actions")
         if not o["other_seed_differs"]:
-            raise named("categorical_sample/fixed_seed", f"{call}: different seeds gave the same actions")
+            raise h.named("categorical_sample/fixed_seed", f"{call}: different seeds gave the same actions")
         error = o["default_generator_error"]
         if error:
             what = f"categorical_sample(logits) without a generator raised {error}"
             if "required positional argument" in error:
-                raise named("categorical_sample/generator_required", what)
-            raise fail(what, "generator=None must use torch's global random numbers.")
+                raise h.named("categorical_sample/generator_required", what)
+            raise h.fail(what, "generator=None must use torch's global random numbers.")
     case.judge = judge
-    return with_kind(case, kind)
+    return h.with_kind(case, kind)
 
 
-@exercise("categorical_sample")
-def categorical_sample(rng: np.random.Generator) -> list[Case]:
+@h.exercise("categorical_sample")
+def categorical_sample(rng: np.random.Generator) -> list[h.Case]:
     cases = [_counts_case(rng, "float64", torch.float64, [2.0, 0.8, -0.4, -1.6], 3, 0.0),
              _counts_case(rng, "float32", torch.float32, [1.6, 0.0, -1.6], 2, 100.0)]
     a = int(rng.integers(3, 6))
@@ -224,11 +211,11 @@ def categorical_sample(rng: np.random.Generator) -> list[Case]:
         tensor = isinstance(out, dict) and "__tensor__" in out
         _expect_actions(None if tensor else out, out.get("dtype") if tensor else "", out.get("shape") if tensor else [],
                         1, call)
-        action = float(obs_array(out).reshape(-1)[0])
+        action = float(h.obs_array(out).reshape(-1)[0])
         if not 0 <= action < a:
-            raise fail(f"{call} returned the action {action:g}", f"Actions lie in [0, {a - 1}].")
+            raise h.fail(f"{call} returned the action {action:g}", f"Actions lie in [0, {a - 1}].")
     generator = {"__generator__": int(rng.integers(1000))}
-    cases.append(with_kind(call_case("categorical_sample", [z1], {"generator": generator}, judge=judge_one,
+    cases.append(h.with_kind(h.call_case("categorical_sample", [z1], {"generator": generator}, judge=judge_one,
                                  probe="call_or_error", desc=f"logits (1, {a}), generator=<seeded>"),
                        "batch of one"))
     return cases
@@ -242,8 +229,8 @@ def gauss(x: np.ndarray, mu: np.ndarray, log_std: np.ndarray) -> np.ndarray:
     return np.broadcast_to(per_dim, np.broadcast_shapes(x.shape, per_dim.shape)).sum(-1)
 
 
-@exercise("gaussian_log_prob")
-def gaussian_log_prob(rng: np.random.Generator) -> list[Case]:
+@h.exercise("gaussian_log_prob")
+def gaussian_log_prob(rng: np.random.Generator) -> list[h.Case]:
     cases = []
     # (kind, N, d, mu of shape (N, d)?, log_std of shape (N, d)?, dtype); the first has d >= 2
     specs = [("float64", int(rng.integers(3, 8)), int(rng.integers(2, 5)), True, False, torch.float64),
@@ -264,14 +251,14 @@ def gaussian_log_prob(rng: np.random.Generator) -> list[Case]:
 
         def judge(o, expected=expected, call=call, dtype=dtype):
             _raised(o, call)
-            got = obs_array(o["out"])
+            got = h.obs_array(o["out"])
             finite = got is None or bool(np.all(np.isfinite(got)))
-            expect_close(o["out"], expected, call, **_tol(dtype),
-                         hint="sum_i [-0.5 ((x_i - mu_i) / sigma_i)^2 - log sigma_i - 0.5 log(2 pi)], one "
-                              "number per row." if finite else
-                         "log_std is log(sigma) and may be negative: sigma = exp(log_std) > 0.")
+            h.expect_close(o["out"], expected, call, **_tol(dtype),
+                           hint="sum_i [-0.5 ((x_i - mu_i) / sigma_i)^2 - log sigma_i - 0.5 log(2 pi)], one "
+                                "number per row." if finite else
+                           "log_std is log(sigma) and may be negative: sigma = exp(log_std) > 0.")
             _expect_dtype(o["out"], dtype, call)
-        cases.append(with_kind(call_case("gaussian_log_prob", [x_t, mu_t, ls_t], judge=judge, probe="call_or_error",
+        cases.append(h.with_kind(h.call_case("gaussian_log_prob", [x_t, mu_t, ls_t], judge=judge, probe="call_or_error",
                                      desc=f"x {tuple(x.shape)}, mu {tuple(mu.shape)}, log_std "
                                           f"{tuple(log_std.shape)}"), kind))
     return cases

@@ -381,6 +381,24 @@ def run_check(name: str, fn: Any, body: Callable[[Checker], None], extra: str = 
     c.done(extra)
 
 
+def check(name: str, extra: str = "", helpers: dict[str, Callable[[Any], bool]] | None = None) -> Callable:
+    """Make ``body(c)`` the visible check of exercise ``name``: ``check_NAME(fn)`` runs it (``run_check``).
+
+    A lesson writes only what its check does with the ``Checker``; the decorated function keeps
+    its name and docstring and takes the learner's ``fn``. ``extra`` and ``helpers`` go to
+    ``run_check``.
+    """
+    def deco(body: Callable[[Checker], None]) -> Callable[[Any], None]:
+        def check_fn(fn: Any) -> None:
+            __tracebackhide__ = True
+            run_check(name, fn, body, extra, helpers)
+
+        check_fn.__name__, check_fn.__qualname__, check_fn.__doc__ = body.__name__, body.__qualname__, body.__doc__
+        check_fn.__module__ = body.__module__
+        return check_fn
+    return deco
+
+
 def run_probes(run_one: Callable[[int], Any], probes: Iterable[int], learned: str) -> list[Any]:
     """Run ``run_one(k)`` for each probe k in order, printing each result; return the results.
 
