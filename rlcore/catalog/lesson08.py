@@ -36,21 +36,23 @@ def _alt_gae_advantages(rewards, values, dones, last_values, gamma, lam):
     return adv, adv + v
 
 
-def _gae_scan(rewards, values, dones, last_values, gamma, decay, dtype=float, cut_delta=True, cut_trace=True):
+def _gae_scan(rewards, values, dones, last_values, gamma, decay, dtype=float, trace_dones=None):
     """GAE's backward scan, A_t = delta_t + decay (1 - d_t) A_{t+1}: (advantages, advantages + values).
 
     The right scan with decay = gamma * lam; the wrong ones change one argument: decay = lam,
-    dtype=None (integer inputs stay integers), delta or the trace not cut at an episode's end.
+    dtype=None (integer inputs stay integers), no episode end for delta_t = r_t + gamma (1 - d_t)
+    V_{t+1} - V_t (dones) or for the trace (trace_dones, by default the same dones).
     """
     r = np.asarray(rewards, dtype=dtype)
     v = np.asarray(values, dtype=dtype)
     d = np.asarray(dones, dtype=float)
+    d_trace = d if trace_dones is None else np.asarray(trace_dones, dtype=float)
     adv = np.zeros_like(r)
     next_value = np.asarray(last_values, dtype=float)  # V_T: the episode goes on after the batch
     next_adv = np.zeros(r.shape[1])
     for t in reversed(range(len(r))):
-        delta = r[t] + gamma * ((1 - d[t]) if cut_delta else 1) * next_value - v[t]
-        next_adv = delta + decay * ((1 - d[t]) if cut_trace else 1) * next_adv
+        delta = r[t] + gamma * (1 - d[t]) * next_value - v[t]
+        next_adv = delta + decay * (1 - d_trace[t]) * next_adv
         adv[t] = next_adv
         next_value = v[t]
     return adv, adv + v
@@ -69,7 +71,7 @@ def _wrong_gae_done_from_next_step(rewards, values, dones, last_values, gamma, l
          "gamma * lam * A_{t+1} by (1 - d_t) too, so the next episode's advantages do not leak "
          "into this one", summary="ran the trace across episodes")
 def _wrong_gae_trace_across_episodes(rewards, values, dones, last_values, gamma, lam):
-    return _gae_scan(rewards, values, dones, last_values, gamma, gamma * lam, cut_trace=False)
+    return _gae_scan(rewards, values, dones, last_values, gamma, gamma * lam, trace_dones=np.zeros(np.shape(dones)))
 
 
 @mistake("gae_advantages/returns_without_values", "returns must be advantages + values (the "
@@ -99,7 +101,8 @@ def _wrong_gae_lambda_without_gamma(rewards, values, dones, last_values, gamma, 
          "where d_t = 1 there is no V(s_{t+1}), so delta_t = r_t - V_t",
          summary="bootstrapped delta across a done")
 def _wrong_gae_delta_bootstraps_through_done(rewards, values, dones, last_values, gamma, lam):
-    return _gae_scan(rewards, values, dones, last_values, gamma, gamma * lam, cut_delta=False)
+    no_dones = np.zeros(np.shape(dones))  # delta bootstraps as if no episode ended
+    return _gae_scan(rewards, values, no_dones, last_values, gamma, gamma * lam, trace_dones=dones)
 
 
 @mistake("gae_advantages/integer_dtype", "integer rewards gave an integer result (np.zeros_like "
@@ -268,43 +271,40 @@ def _alt_explained_variance(values, returns):
     return float(1 - ((resid - resid.mean()) ** 2).mean() / var_r)
 
 
+def _ev_formula(values, returns, formula, nan_when_constant="returns"):
+    """float(formula(v, r)) of values and returns as float arrays (Tensors detached); nan when the
+    values or returns (``nan_when_constant``; None: never) have no variance."""
+    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
+    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
+    if nan_when_constant and np.var(r if nan_when_constant == "returns" else v) == 0:
+        return float("nan")
+    return float(formula(v, r))
+
+
 @mistake("explained_variance/mse_instead_of_variance", "you divided a mean squared error by "
          "Var[returns]; the numerator is the variance of the residuals, Var[returns - values] "
          "(their mean removed)", summary="mean squared error, not variance")
 def _wrong_ev_mse(values, returns):
-    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
-    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
-    if np.var(r) == 0:
-        return float("nan")
-    return float(1 - np.mean((r - v) ** 2) / np.var(r))  # a mean squared error, not a variance
+    return _ev_formula(values, returns, lambda v, r: 1 - np.mean((r - v) ** 2) / np.var(r))  # MSE, not variance
 
 
 @mistake("explained_variance/var_of_values", "the denominator is Var[returns] (what the critic "
          "tries to explain), not Var[values]", summary="divided by Var[values]")
 def _wrong_ev_var_of_values(values, returns):
-    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
-    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
-    if np.var(v) == 0:
-        return float("nan")
-    return float(1 - np.var(r - v) / np.var(v))
+    return _ev_formula(values, returns, lambda v, r: 1 - np.var(r - v) / np.var(v), nan_when_constant="values")
 
 
 @mistake("explained_variance/no_one_minus", "that is the unexplained fraction; explained variance "
          "is 1 - Var[returns - values] / Var[returns]", summary="forgot 1 -")
 def _wrong_ev_no_one_minus(values, returns):
-    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
-    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
-    if np.var(r) == 0:
-        return float("nan")
-    return float(np.var(r - v) / np.var(r))
+    return _ev_formula(values, returns, lambda v, r: np.var(r - v) / np.var(r))
 
 
 @mistake("explained_variance/zero_variance", "when Var[returns] is 0 the ratio is undefined: "
          "return float('nan') instead of dividing by zero", summary="divided by a zero variance")
 def _wrong_ev_zero_variance(values, returns):
-    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
-    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
-    return float(1 - np.var(r - v) / np.var(r))  # -inf (or nan) when Var[returns] = 0
+    # no guard: -inf (or nan) when Var[returns] = 0
+    return _ev_formula(values, returns, lambda v, r: 1 - np.var(r - v) / np.var(r), nan_when_constant=None)
 
 
 @mistake("explained_variance/returns_tensor", "return a Python float (float(...)), not a Tensor",
