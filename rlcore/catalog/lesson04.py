@@ -317,17 +317,21 @@ def _alt_value_iteration(P, R, gamma, tol=1e-10):
     return V, Q
 
 
+def _vi_sweeps(P, R, gamma, tol, value=lambda Q: Q.max(axis=1)):
+    """(V, Q) of synchronous sweeps V <- value(R + gamma P V) until no value changes by tol: value
+    iteration, or with another value(Q) a mistake's."""
+    P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
+    V, delta = np.zeros(len(R)), np.inf
+    while delta >= tol:
+        Q = R + gamma * P @ V
+        delta, V = np.abs(value(Q) - V).max(), value(Q)
+    return V, Q
+
+
 @mistake("value_iteration/mean_not_max", "you averaged over actions (that is V^pi of the uniform "
          "random policy); V*(s) = max_a Q*(s, a)", summary="averaged instead of max")
 def _wrong_vi_mean(P, R, gamma, tol=1e-10):
-    P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
-    V = np.zeros(len(R))
-    while True:
-        Q = R + gamma * P @ V
-        V_new = Q.mean(axis=1)  # expectation instead of the max
-        if np.max(np.abs(V_new - V)) < tol:
-            return V_new, Q
-        V = V_new
+    return _vi_sweeps(P, R, gamma, tol, value=lambda Q: Q.mean(axis=1))  # expectation instead of the max
 
 
 @mistake("value_iteration/not_converged", "the values are not converged: sweep until the largest "
@@ -345,11 +349,7 @@ def _wrong_vi_fixed_sweeps(P, R, gamma, tol=1e-10):
 @mistake("value_iteration/returns_Q_V", "you returned (Q, V); return them in the order (V, Q)",
          summary="returned (Q, V)")
 def _wrong_vi_returns_q_v(P, R, gamma, tol=1e-10):
-    P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
-    V, delta = np.zeros(len(R)), np.inf
-    while delta >= tol:
-        Q = R + gamma * P @ V
-        delta, V = np.abs(Q.max(axis=1) - V).max(), Q.max(axis=1)
+    V, Q = _vi_sweeps(P, R, gamma, tol)
     return Q, V  # wrong order
 
 
