@@ -547,22 +547,25 @@ def _wrong_update_local_rebind(target_net, online_net, tau=1.0):
         p_targ = tau * p + (1 - tau) * p_targ
 
 
+def _each_pair(target_net, online_net, update):
+    """update(p_targ, p) in place under torch.no_grad(), for each target parameter and the online one."""
+    with torch.no_grad():
+        for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
+            update(p_targ, p)
+
+
 @mistake("update_target/changes_online", "the online network changed: only the target moves (the "
          "target comes first: update_target(target_net, online_net, tau))",
          summary="changed the online network")
 def _wrong_update_changes_online(target_net, online_net, tau=1.0):
-    with torch.no_grad():
-        for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
-            p.copy_(tau * p + (1 - tau) * p_targ)  # writes into the online network
+    _each_pair(target_net, online_net, lambda p_targ, p: p.copy_(tau * p + (1 - tau) * p_targ))  # into online
 
 
 @mistake("update_target/tau_swapped", "tau and 1 - tau are swapped: theta_targ <- tau * theta "
          "+ (1 - tau) * theta_targ, so tau = 1 copies the online network",
          summary="swapped tau and 1 - tau")
 def _wrong_update_tau_swapped(target_net, online_net, tau=1.0):
-    with torch.no_grad():
-        for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
-            p_targ.copy_((1 - tau) * p + tau * p_targ)
+    _each_pair(target_net, online_net, lambda p_targ, p: p_targ.copy_((1 - tau) * p + tau * p_targ))
 
 
 @mistake("update_target/hard_copy", "tau is ignored: the target became a copy of the online "
