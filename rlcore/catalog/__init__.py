@@ -172,7 +172,9 @@ class Exercise:
         """The source of a wrong or alternative implementation, renamed to the exercise's name.
 
         This is what a learner's answer cell would hold; ``tests`` paste it into notebooks.
-        For a value exercise it is the assignment: ``q1 = 'ac'``.
+        For a value exercise it is the assignment: ``q1 = 'ac'``. The cell holds first what
+        the implementation needs of the catalog so that it runs on its own: the classes it
+        derives from and the private helpers it calls (``_base_sources``, ``_helper_sources``).
         """
         if self.is_value:
             return f"{self.name} = {impl!r}\n"
@@ -180,7 +182,8 @@ class Exercise:
         kind = "class" if inspect.isclass(impl) else "def"
         src = re.sub(rf"^{kind}\s+{re.escape(impl.__name__)}\b", f"{kind} {self.name}", src, count=1,
                      flags=re.MULTILINE)
-        return "".join(f"{s}\n\n" for s in _base_sources(impl)) + src
+        needed = dict.fromkeys(_helper_sources(impl) + _base_sources(impl))
+        return "".join(f"{s}\n\n" for s in needed) + src
 
     def define(self, impl: Any) -> Any:
         """Execute ``source_of(impl)`` as a notebook cell would; return what it defines."""
@@ -206,6 +209,31 @@ def _base_sources(impl: Any) -> list[str]:
     for base in impl.__bases__:
         if base is not object and inspect.getmodule(base) is module:
             out += _base_sources(base) + [_undecorated(inspect.getsource(base)).rstrip()]
+    return list(dict.fromkeys(out))
+
+
+def _helper_sources(impl: Any, _seen: frozenset = frozenset()) -> list[str]:
+    """The sources of the catalog's private helper functions ``impl`` (or its bases) calls.
+
+    Several wrong implementations of one exercise may share a helper with a switch for each
+    mistake (``_gae_scan(..., cut_trace=False)``), defined in their lesson module or in a
+    module of the catalog several lessons share. The answer cell holds each helper, a
+    helper's own helpers before it, once, so it still runs on its own. A helper is a name
+    the code reads that the implementation's module binds to a function of this package
+    whose name starts with ``_``.
+    """
+    module = inspect.getmodule(impl)
+    out: list[str] = []
+    targets = [impl] + ([b for b in inspect.getmro(impl)[1:] if inspect.getmodule(b) is module]
+                        if inspect.isclass(impl) else [])
+    for target in targets:
+        tree = ast.parse(_undecorated(inspect.getsource(target)))
+        for name in dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)):
+            helper = getattr(module, name, None)
+            if (name.startswith("_") and inspect.isfunction(helper) and helper is not impl
+                    and helper.__module__.startswith(__name__ + ".") and name not in _seen):
+                out += _helper_sources(helper, _seen | {name, impl.__name__})
+                out.append(_undecorated(inspect.getsource(helper)).rstrip())
     return list(dict.fromkeys(out))
 
 

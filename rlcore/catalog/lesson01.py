@@ -95,14 +95,21 @@ def _alt_mlp(sizes, activation=nn.Tanh, output_activation=nn.Identity):
     return nn.Sequential(*layers)
 
 
+def _mlp_layers(sizes, activation, output_activation, linear=nn.Linear):
+    """A right MLP's layers as a list: linear(sizes[i], sizes[i + 1]) then activation(), and
+    output_activation() after the last Linear."""
+    layers = []
+    for i in range(len(sizes) - 1):
+        act = activation if i < len(sizes) - 2 else output_activation
+        layers += [linear(sizes[i], sizes[i + 1]), act()]
+    return layers
+
+
 @mistake("mlp/act_after_last", "the activation is also applied after the last Linear; the last "
          "layer gets output_activation() instead",
          summary="put the activation after the last layer")
 def _wrong_mlp_act_after_last(sizes, activation=nn.Tanh, output_activation=nn.Identity):
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers += [nn.Linear(sizes[i], sizes[i + 1]), activation()]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*_mlp_layers(sizes, activation, activation))  # activation() after the last too
 
 
 @mistake("mlp/output_activation_ignored", "output_activation is ignored: append "
@@ -120,20 +127,15 @@ def _wrong_mlp_output_activation_ignored(sizes, activation=nn.Tanh, output_activ
          "per consecutive pair of sizes, for i in range(len(sizes) - 1)",
          summary="left out a layer")
 def _wrong_mlp_layer_missing(sizes, activation=nn.Tanh, output_activation=nn.Identity):
-    layers = []
-    for i in range(len(sizes) - 2):
-        layers += [nn.Linear(sizes[i], sizes[i + 1]), activation()]
+    layers = _mlp_layers(sizes[:-1], activation, activation)  # one Linear short
     return nn.Sequential(*layers, output_activation())
 
 
 @mistake("mlp/swapped_sizes", "nn.Linear takes (in_features, out_features): layer i is "
          "nn.Linear(sizes[i], sizes[i + 1])", summary="swapped in and out sizes")
 def _wrong_mlp_swapped_sizes(sizes, activation=nn.Tanh, output_activation=nn.Identity):
-    layers = []
-    for i in range(len(sizes) - 1):
-        act = activation if i < len(sizes) - 2 else output_activation
-        layers += [nn.Linear(sizes[i + 1], sizes[i]), act()]
-    return nn.Sequential(*layers)
+    swapped = lambda n_in, n_out: nn.Linear(n_out, n_in)  # the learner wrote nn.Linear(out, in)
+    return nn.Sequential(*_mlp_layers(sizes, activation, output_activation, linear=swapped))
 
 
 @mistake("mlp/shared_activation", "you reused one activation instance for every layer: call "
@@ -157,11 +159,7 @@ def _wrong_mlp_no_activation(sizes, activation=nn.Tanh, output_activation=nn.Ide
 @mistake("mlp/not_sequential", "return nn.Sequential(*layers), not the list of layers",
          summary="returned a list")
 def _wrong_mlp_returns_list(sizes, activation=nn.Tanh, output_activation=nn.Identity):
-    layers = []
-    for i in range(len(sizes) - 1):
-        act = activation if i < len(sizes) - 2 else output_activation
-        layers += [nn.Linear(sizes[i], sizes[i + 1]), act()]
-    return layers
+    return _mlp_layers(sizes, activation, output_activation)  # the list, not nn.Sequential(*layers)
 
 
 @mistake("mlp/not_instantiated", "nn.Sequential takes module instances: call the class, "
@@ -177,11 +175,7 @@ def _wrong_mlp_not_instantiated(sizes, activation=nn.Tanh, output_activation=nn.
 @mistake("mlp/list_not_unpacked", "unpack the list of layers: nn.Sequential(*layers), not "
          "nn.Sequential(layers)", summary="passed the list unpacked", by_value=False)
 def _wrong_mlp_list_not_unpacked(sizes, activation=nn.Tanh, output_activation=nn.Identity):
-    layers = []
-    for i in range(len(sizes) - 1):
-        act = activation if i < len(sizes) - 2 else output_activation
-        layers += [nn.Linear(sizes[i], sizes[i + 1]), act()]
-    return nn.Sequential(layers)
+    return nn.Sequential(_mlp_layers(sizes, activation, output_activation))  # not *layers
 
 
 exercise(Exercise("mlp", LESSON, nets.mlp,
@@ -268,66 +262,63 @@ def _alt_sgd_step(params, lr):
             p.grad = None
 
 
+def _sgd_each(params, step, zero="after", no_grad=True, skip_none=True):
+    """step(p), an in-place update, on each parameter with a gradient, then p.grad.zero_(), all
+    inside torch.no_grad(); each other argument is a mistake: zero "before" the step or None
+    (never), no_grad=False, skip_none=False (a None gradient crashes)."""
+    import contextlib
+
+    with torch.no_grad() if no_grad else contextlib.nullcontext():
+        for p in params:
+            if p.grad is None and skip_none:
+                continue
+            if zero == "before":
+                p.grad.zero_()
+            step(p)
+            if zero == "after":
+                p.grad.zero_()
+
+
 @mistake("sgd_step/plus", "+ instead of -: gradient DEscent steps against the gradient, p -= lr "
          "* p.grad", summary="stepped up the gradient")
 def _wrong_sgd_plus(params, lr):
-    with torch.no_grad():
-        for p in params:
-            if p.grad is not None:
-                p += lr * p.grad
-                p.grad.zero_()
+    _sgd_each(params, lambda p: p.add_(lr * p.grad))  # p += lr * p.grad
 
 
 @mistake("sgd_step/no_lr", "lr is ignored: the step is lr * p.grad", summary="ignored lr")
 def _wrong_sgd_no_lr(params, lr):
-    with torch.no_grad():
-        for p in params:
-            if p.grad is not None:
-                p -= p.grad
-                p.grad.zero_()
+    _sgd_each(params, lambda p: p.sub_(p.grad))  # p -= p.grad
 
 
 @mistake("sgd_step/twice", "the step was taken twice: update each parameter once, p -= lr "
          "* p.grad", summary="took the step twice")
 def _wrong_sgd_twice(params, lr):
-    with torch.no_grad():
-        for p in params:
-            if p.grad is not None:
-                p -= lr * p.grad
-                p.data -= lr * p.grad  # left over from an earlier attempt
-                p.grad.zero_()
+    def step(p):
+        p -= lr * p.grad
+        p.data -= lr * p.grad  # left over from an earlier attempt
+
+    _sgd_each(params, step)
 
 
 @mistake("sgd_step/generator_twice", "params may be a generator like model.parameters(), which "
          "can be iterated only once: zero each gradient in the same loop as its update",
          summary="iterated a generator twice")
 def _wrong_sgd_generator_twice(params, lr):
-    with torch.no_grad():
-        for p in params:
-            if p.grad is not None:
-                p -= lr * p.grad
-        for p in params:  # a generator such as model.parameters() is empty the second time
-            if p.grad is not None:
-                p.grad.zero_()
+    _sgd_each(params, lambda p: p.sub_(lr * p.grad), zero=None)
+    # a generator such as model.parameters() is empty the second time:
+    _sgd_each(params, lambda p: p.grad.zero_(), zero=None)
 
 
 @mistake("sgd_step/no_zero", "the gradients are not zeroed after the step (p.grad.zero_()), so "
          "the next backward() adds to the old gradient", summary="did not zero the gradients")
 def _wrong_sgd_no_zero(params, lr):
-    with torch.no_grad():
-        for p in params:
-            if p.grad is not None:
-                p -= lr * p.grad
+    _sgd_each(params, lambda p: p.sub_(lr * p.grad), zero=None)
 
 
 @mistake("sgd_step/zero_before", "the gradient was zeroed before it was used: update first, then "
          "p.grad.zero_()", summary="zeroed the gradient first")
 def _wrong_sgd_zero_before(params, lr):
-    with torch.no_grad():
-        for p in params:
-            if p.grad is not None:
-                p.grad.zero_()
-                p -= lr * p.grad
+    _sgd_each(params, lambda p: p.sub_(lr * p.grad), zero="before")
 
 
 @mistake("sgd_step/rebinds", "the parameters did not change: p = p - lr * p.grad only rebinds the "
@@ -353,11 +344,8 @@ def _wrong_sgd_replaces_entries(params, lr):
          "update, so the parameter stops learning: do the update inside torch.no_grad() instead",
          summary="switched requires_grad off")
 def _wrong_sgd_requires_grad_off(params, lr):
-    for p in params:
-        if p.grad is not None:
-            p.requires_grad_(False)  # so that the in-place update is allowed
-            p -= lr * p.grad
-            p.grad.zero_()
+    # requires_grad off so that the in-place update is allowed
+    _sgd_each(params, lambda p: p.requires_grad_(False).sub_(lr * p.grad), no_grad=False)
 
 
 @mistake("sgd_step/grad_memory", "the parameter now lives in its old gradient's memory (p.data "
@@ -365,32 +353,25 @@ def _wrong_sgd_requires_grad_off(params, lr):
          "parameter; update p itself in place, p -= lr * p.grad",
          summary="stored the parameter in the gradient's memory")
 def _wrong_sgd_grad_memory(params, lr):
-    with torch.no_grad():
-        for p in params:
-            if p.grad is not None:
-                new = p.grad.mul_(-lr).add_(p)  # the new value, computed in the gradient's memory
-                p.data = new
-                p.grad = None
+    def step(p):
+        p.data = p.grad.mul_(-lr).add_(p)  # the new value, computed in the gradient's memory
+        p.grad = None
+
+    _sgd_each(params, step, zero=None)
 
 
 @mistake("sgd_step/no_no_grad", "in-place updates of parameters must run inside `with "
          "torch.no_grad():` (autograd forbids them on a leaf that requires grad)",
          summary="updated outside torch.no_grad()", by_value=False)
 def _wrong_sgd_no_no_grad(params, lr):
-    for p in params:
-        if p.grad is not None:
-            p -= lr * p.grad
-            p.grad.zero_()
+    _sgd_each(params, lambda p: p.sub_(lr * p.grad), no_grad=False)
 
 
 @mistake("sgd_step/none_grad", "a parameter whose .grad is None (unused in the loss) must be "
          "skipped: `if p.grad is None: continue`", summary="crashed on a None gradient",
          by_value=False)
 def _wrong_sgd_none_grad(params, lr):
-    with torch.no_grad():
-        for p in params:
-            p -= lr * p.grad
-            p.grad.zero_()
+    _sgd_each(params, lambda p: p.sub_(lr * p.grad), skip_none=False)
 
 
 exercise(Exercise("sgd_step", LESSON, nets.sgd_step,

@@ -172,44 +172,42 @@ def _alt_policy_evaluation_exact(P, R, pi, gamma):
     return np.linalg.inv(np.identity(S) - gamma * P_pi) @ r_pi
 
 
+def _pee_solve(P, R, pi, gamma, P_pi=lambda P, pi: np.einsum("sa,sat->st", pi, P),
+               R_pi=lambda R, pi: (pi * R).sum(axis=1)):
+    """The exact solve of (I - gamma P_pi) V = R_pi on float arrays; a mistake passes its own
+    P_pi(P, pi) or R_pi(R, pi)."""
+    P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
+    return np.linalg.solve(np.eye(len(R)) - gamma * P_pi(P, pi), R_pi(R, pi))
+
+
 @mistake("policy_evaluation_exact/P_pi_transposed", "P_pi is transposed: P_pi[s, s'] = sum_a "
          "pi(a|s) P(s'|s, a) has one row per current state", summary="transposed P_pi")
 def _wrong_pee_P_pi_transposed(P, R, pi, gamma):
-    P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
-    P_pi = np.einsum("sa,sat->st", pi, P)
-    return np.linalg.solve(np.eye(len(R)) - gamma * P_pi.T, (pi * R).sum(axis=1))  # transposed
+    return _pee_solve(P, R, pi, gamma, P_pi=lambda P, pi: np.einsum("sa,sat->st", pi, P).T)  # transposed
 
 
 @mistake("policy_evaluation_exact/P_transposed", "P's axes are transposed: P[s, a, s'] is the "
          "probability of moving from s to s', so sum over its last axis", summary="transposed P")
 def _wrong_pee_P_transposed(P, R, pi, gamma):
-    P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
-    P_pi = np.einsum("sa,tas->st", pi, P)  # the indices of P in the wrong order
-    return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, (pi * R).sum(axis=1))
+    return _pee_solve(P, R, pi, gamma, P_pi=lambda P, pi: np.einsum("sa,tas->st", pi, P))  # P's axes wrong
 
 
 @mistake("policy_evaluation_exact/rewards_summed", "the rewards are not weighted by pi(a|s): "
          "R_pi(s) = sum_a pi(a|s) R(s, a)", summary="summed the rewards over actions")
 def _wrong_pee_rewards_summed(P, R, pi, gamma):
-    P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
-    P_pi = np.einsum("sa,sat->st", pi, P)
-    return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, R.sum(axis=1))  # R not weighted by pi
+    return _pee_solve(P, R, pi, gamma, R_pi=lambda R, pi: R.sum(axis=1))  # R not weighted by pi
 
 
 @mistake("policy_evaluation_exact/rewards_averaged", "the rewards are averaged uniformly over "
          "actions; weight them by pi(a|s)", summary="averaged the rewards over actions")
 def _wrong_pee_rewards_averaged(P, R, pi, gamma):
-    P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
-    P_pi = np.einsum("sa,sat->st", pi, P)
-    return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, R.mean(axis=1))  # R not weighted by pi
+    return _pee_solve(P, R, pi, gamma, R_pi=lambda R, pi: R.sum(axis=1) / R.shape[1])  # R's uniform mean
 
 
 @mistake("policy_evaluation_exact/transitions_unweighted", "the transitions ignore the policy: "
          "P_pi(s'|s) = sum_a pi(a|s) P(s'|s, a)", summary="ignored pi in the transitions")
 def _wrong_pee_transitions_unweighted(P, R, pi, gamma):
-    P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
-    P_pi = P.mean(axis=1)  # the policy is ignored in the transitions
-    return np.linalg.solve(np.eye(len(R)) - gamma * P_pi, (pi * R).sum(axis=1))
+    return _pee_solve(P, R, pi, gamma, P_pi=lambda P, pi: P.mean(axis=1))  # the policy ignored
 
 
 @mistake("policy_evaluation_exact/one_backup", "one backup is not enough: V^pi = R_pi + gamma "
@@ -226,9 +224,7 @@ def _wrong_pee_one_backup(P, R, pi, gamma):
          "without gamma, I - P_pi is singular (every row of P_pi sums to 1)",
          summary="left out gamma")
 def _wrong_pee_no_gamma(P, R, pi, gamma):
-    P, R, pi = (np.asarray(x, dtype=float) for x in (P, R, pi))
-    P_pi = np.einsum("sa,sat->st", pi, P)
-    return np.linalg.solve(np.eye(len(R)) - P_pi, (pi * R).sum(axis=1))  # gamma forgotten
+    return _pee_solve(P, R, pi, 1)  # gamma forgotten: I - P_pi
 
 
 @mistake("policy_evaluation_exact/lists_rejected", LISTS, summary="failed on list inputs",
@@ -321,17 +317,21 @@ def _alt_value_iteration(P, R, gamma, tol=1e-10):
     return V, Q
 
 
+def _vi_sweeps(P, R, gamma, tol, value=lambda Q: Q.max(axis=1)):
+    """(V, Q) of synchronous sweeps V <- value(R + gamma P V) until no value changes by tol: value
+    iteration, or with another value(Q) a mistake's."""
+    P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
+    V, delta = np.zeros(len(R)), np.inf
+    while delta >= tol:
+        Q = R + gamma * P @ V
+        delta, V = np.abs(value(Q) - V).max(), value(Q)
+    return V, Q
+
+
 @mistake("value_iteration/mean_not_max", "you averaged over actions (that is V^pi of the uniform "
          "random policy); V*(s) = max_a Q*(s, a)", summary="averaged instead of max")
 def _wrong_vi_mean(P, R, gamma, tol=1e-10):
-    P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
-    V = np.zeros(len(R))
-    while True:
-        Q = R + gamma * P @ V
-        V_new = Q.mean(axis=1)  # expectation instead of the max
-        if np.max(np.abs(V_new - V)) < tol:
-            return V_new, Q
-        V = V_new
+    return _vi_sweeps(P, R, gamma, tol, value=lambda Q: Q.mean(axis=1))  # expectation instead of the max
 
 
 @mistake("value_iteration/not_converged", "the values are not converged: sweep until the largest "
@@ -349,11 +349,7 @@ def _wrong_vi_fixed_sweeps(P, R, gamma, tol=1e-10):
 @mistake("value_iteration/returns_Q_V", "you returned (Q, V); return them in the order (V, Q)",
          summary="returned (Q, V)")
 def _wrong_vi_returns_q_v(P, R, gamma, tol=1e-10):
-    P, R = np.asarray(P, dtype=float), np.asarray(R, dtype=float)
-    V, delta = np.zeros(len(R)), np.inf
-    while delta >= tol:
-        Q = R + gamma * P @ V
-        delta, V = np.abs(Q.max(axis=1) - V).max(), Q.max(axis=1)
+    V, Q = _vi_sweeps(P, R, gamma, tol)
     return Q, V  # wrong order
 
 
@@ -522,101 +518,104 @@ def _alt_msbe(q_sa, rewards, next_q, dones, gamma):
     return total / len(q_sa)
 
 
+def _msbe_of(q_sa, rewards, next_q, dones, gamma, target=None,
+             error=lambda q_sa, y: float(np.mean((q_sa - y) ** 2))):
+    """error(q_sa, y) on float arrays, y the right target r + gamma (1 - d) max_a' Q(s', a') unless a
+    mistake passes its own target(rewards, next_q, dones)."""
+    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
+    if target is None:
+        y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
+    else:
+        y = target(rewards, next_q, dones)
+    return error(q_sa, y)
+
+
 @mistake("mean_squared_bellman_error/no_done_mask", "(1 - done) is missing: at a terminal "
          "transition the target is just r", summary="ignored dones")
 def _wrong_msbe_no_done_mask(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q))
-    return float(np.mean((q_sa - (rewards + gamma * next_q.max(axis=1))) ** 2))  # no (1 - d)
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    target=lambda r, nq, d: r + gamma * nq.max(axis=1))  # no (1 - d)
 
 
 @mistake("mean_squared_bellman_error/mask_inverted", "the done mask is inverted: bootstrap with "
          "(1 - d), so terminal transitions drop the next value", summary="inverted the done mask")
 def _wrong_msbe_mask_inverted(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = rewards + gamma * dones * next_q.max(axis=1)  # bootstraps only terminal transitions
-    return float(np.mean((q_sa - y) ** 2))
+    # bootstraps only terminal transitions:
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    target=lambda r, nq, d: r + gamma * d * nq.max(axis=1))
 
 
 @mistake("mean_squared_bellman_error/no_gamma", "gamma is missing from the target r + gamma (1 "
          "- d) max_a' Q(s', a')", summary="left out gamma")
 def _wrong_msbe_no_gamma(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = rewards + (1 - dones) * next_q.max(axis=1)  # gamma forgotten
-    return float(np.mean((q_sa - y) ** 2))
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    target=lambda r, nq, d: r + (1 - d) * nq.max(axis=1))  # gamma forgotten
 
 
 @mistake("mean_squared_bellman_error/rms", "you took the square root (that is the RMS error); "
          "return the MEAN of the squares", summary="took the square root")
 def _wrong_msbe_rms(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
-    return float(np.sqrt(np.mean((q_sa - y) ** 2)))  # root mean square
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    error=lambda q, y: float(np.sqrt(np.mean((q - y) ** 2))))  # root mean square
 
 
 @mistake("mean_squared_bellman_error/sum_not_mean", "you summed the squared errors; the MSBE is "
          "their mean", summary="summed instead of averaged")
 def _wrong_msbe_sum(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
-    return float(np.sum((q_sa - y) ** 2))  # sum, not mean
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    error=lambda q, y: float(np.sum((q - y) ** 2)))  # sum, not mean
 
 
 @mistake("mean_squared_bellman_error/mean_over_actions", "you averaged next_q over actions; the "
          "target uses max_a' Q(s', a')", summary="averaged over next actions")
 def _wrong_msbe_mean_over_actions(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = rewards + gamma * (1 - dones) * next_q.mean(axis=1)  # mean, not max
-    return float(np.mean((q_sa - y) ** 2))
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    target=lambda r, nq, d: r + gamma * (1 - d) * nq.mean(axis=1))  # not max
 
 
 @mistake("mean_squared_bellman_error/max_whole_batch", "you took the max over the whole batch; "
          "take it over the actions of each transition (axis=1)", summary="max over the whole batch")
 def _wrong_msbe_max_whole_batch(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = rewards + gamma * (1 - dones) * np.max(next_q)  # max over the whole batch
-    return float(np.mean((q_sa - y) ** 2))
+    # the max over the whole batch:
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    target=lambda r, nq, d: r + gamma * (1 - d) * np.max(nq))
 
 
 @mistake("mean_squared_bellman_error/max_axis0", "you took the max over the wrong axis (axis 0, "
          "over transitions); take it over actions (axis=1)", summary="max over transitions")
 def _wrong_msbe_max_axis0(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = rewards + gamma * (1 - dones) * next_q.max(axis=0)  # max over transitions
-    return float(np.mean((q_sa - y) ** 2))
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    target=lambda r, nq, d: r + gamma * (1 - d) * nq.max(axis=0))  # over transitions
 
 
 @mistake("mean_squared_bellman_error/abs_errors", "you averaged absolute errors; square them",
          summary="averaged absolute errors")
 def _wrong_msbe_abs(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
-    return float(np.mean(np.abs(q_sa - y)))  # absolute errors
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    error=lambda q, y: float(np.mean(np.abs(q - y))))  # absolute errors
 
 
 @mistake("mean_squared_bellman_error/mask_on_reward", "(1 - done) multiplies the reward too; only "
          "the bootstrap term gamma max_a' Q(s', a') is masked", summary="masked the reward")
 def _wrong_msbe_mask_on_reward(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = (1 - dones) * (rewards + gamma * next_q.max(axis=1))  # the reward masked too
-    return float(np.mean((q_sa - y) ** 2))
+    # the reward masked too:
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    target=lambda r, nq, d: (1 - d) * (r + gamma * nq.max(axis=1)))
 
 
 @mistake("mean_squared_bellman_error/per_transition", "return one number, the mean of the squared "
          "errors over the batch, not one per transition", summary="returned an array")
 def _wrong_msbe_per_transition(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    y = rewards + gamma * (1 - dones) * next_q.max(axis=1)
-    return (q_sa - y) ** 2  # no mean
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma, error=lambda q, y: (q - y) ** 2)  # no mean
 
 
 @mistake("mean_squared_bellman_error/keepdims_broadcast", "max(axis=1, keepdims=True) has shape "
          "(B, 1): with (B,) rewards it broadcasts to a (B, B) matrix; take the max without "
          "keepdims, shape (B,)", summary="broadcast (B, 1) against (B,)")
 def _wrong_msbe_keepdims(q_sa, rewards, next_q, dones, gamma):
-    q_sa, rewards, next_q, dones = (np.asarray(x, dtype=float) for x in (q_sa, rewards, next_q, dones))
-    best = next_q.max(axis=1, keepdims=True)  # shape (B, 1): broadcasts to (B, B) below
-    y = rewards + gamma * (1 - dones) * best
-    return float(np.mean((q_sa - y) ** 2))
+    # shape (B, 1): broadcasts to (B, B) against the (B,) rewards
+    return _msbe_of(q_sa, rewards, next_q, dones, gamma,
+                    target=lambda r, nq, d: r + gamma * (1 - d) * nq.max(axis=1, keepdims=True))
 
 
 @mistake("mean_squared_bellman_error/invert_float_dones", "~dones works for bool dones only; "

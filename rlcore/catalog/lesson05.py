@@ -159,32 +159,32 @@ def _alt_batch_reward_to_go(rewards, dones, gamma=1.0):
     return out
 
 
-@mistake("batch_reward_to_go/dones_ignored", "dones are ignored: the next episode's rewards leak "
-         "into the one that ended; reset the running sum where dones[t] is True",
-         summary="summed across episode ends")
-def _wrong_rtg_dones_ignored(rewards, dones, gamma=1.0):
+def _rtg_scan(rewards, gamma, reset=None):
+    """G[t] = r[t] + gamma G[t + 1] backward over the (T, N) rewards as floats; the running sum is
+    set to 0 after step t where reset[t] (None: never)."""
     rewards = np.asarray(rewards, dtype=float)
     G = np.zeros_like(rewards)
     running = np.zeros(rewards.shape[1])
     for t in reversed(range(len(rewards))):
         running = rewards[t] + gamma * running
         G[t] = running
+        if reset is not None:
+            running[reset[t]] = 0.0
     return G
+
+
+@mistake("batch_reward_to_go/dones_ignored", "dones are ignored: the next episode's rewards leak "
+         "into the one that ended; reset the running sum where dones[t] is True",
+         summary="summed across episode ends")
+def _wrong_rtg_dones_ignored(rewards, dones, gamma=1.0):
+    return _rtg_scan(rewards, gamma)  # never reset
 
 
 @mistake("batch_reward_to_go/reset_after_adding", "you reset the running sum after adding r[t] at "
          "a done step: the last step of an episode must keep G[t] = r[t]; use G[t] = r[t] + gamma "
          "* (1 - dones[t]) * G[t + 1]", summary="reset after adding r[t]")
 def _wrong_rtg_reset_after(rewards, dones, gamma=1.0):
-    rewards = np.asarray(rewards, dtype=float)
-    dones = np.asarray(dones, dtype=bool)
-    G = np.zeros_like(rewards)
-    running = np.zeros(rewards.shape[1])
-    for t in reversed(range(len(rewards))):
-        running = rewards[t] + gamma * running
-        G[t] = running
-        running[dones[t]] = 0.0
-    return G
+    return _rtg_scan(rewards, gamma, reset=np.asarray(dones, dtype=bool))  # reset after adding r[t]
 
 
 @mistake("batch_reward_to_go/excludes_rt", "off by one: G[t] must include r[t] itself",

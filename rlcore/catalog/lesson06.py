@@ -67,8 +67,11 @@ class _RingBuffer:
     def add(self, obs, actions, rewards, next_obs, dones):
         for i in range(len(actions)):
             self.write(self.pos, obs[i], actions[i], rewards[i], next_obs[i], dones[i])
-            self.pos = (self.pos + 1) % self.capacity
-            self.size = min(self.size + 1, self.capacity)
+            self.advance()
+
+    def advance(self):  # after a transition was written at pos
+        self.pos = (self.pos + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
 
     def batch(self, idx):
         return Batch(torch.from_numpy(self.obs[idx]), torch.from_numpy(self.actions[idx]),
@@ -78,7 +81,10 @@ class _RingBuffer:
     def sample(self, batch_size):
         if self.size == 0:
             raise ValueError("the buffer is empty")
-        return self.batch(self.rng.integers(0, self.size, size=batch_size))
+        return self.batch(self.draw(batch_size))
+
+    def draw(self, batch_size):
+        return self.rng.integers(0, self.size, size=batch_size)
 
     def __len__(self):
         return self.size
@@ -136,20 +142,16 @@ class _wrong_rb_float64_storage(_RingBuffer):
          summary="sampled without replacement", by_value=False,
          raises="larger sample than population|replace=False|replace is False")
 class _wrong_rb_without_replacement(_RingBuffer):
-    def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("the buffer is empty")
-        return self.batch(self.rng.choice(self.size, size=batch_size, replace=False))
+    def draw(self, batch_size):
+        return self.rng.choice(self.size, size=batch_size, replace=False)
 
 
 @mistake("ReplayBuffer/never_written_slots", "sample drew slots that were never written (all-zero "
          "transitions): draw indices only from the filled part of the buffer, 0 to len(buffer) "
          "- 1, not from all capacity slots", summary="sampled never-written slots", by_value=False)
 class _wrong_rb_never_written_slots(_RingBuffer):
-    def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("the buffer is empty")
-        return self.batch(self.rng.integers(0, self.capacity, size=batch_size))  # every slot
+    def draw(self, batch_size):
+        return self.rng.integers(0, self.capacity, size=batch_size)  # every slot
 
 
 @mistake("ReplayBuffer/fields_unpaired", "the fields of a sampled row come from different "
@@ -157,10 +159,8 @@ class _wrong_rb_never_written_slots(_RingBuffer):
          summary="mixed up the fields of different transitions", by_value=False)
 class _wrong_rb_fields_unpaired(_RingBuffer):
     def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("the buffer is empty")
-        batch = self.batch(self.rng.integers(0, self.size, size=batch_size))
-        other = self.rng.integers(0, self.size, size=batch_size)  # a second draw for the rewards
+        batch = super().sample(batch_size)
+        other = self.draw(batch_size)  # a second draw for the rewards
         return batch._replace(rewards=torch.from_numpy(self.rewards[other]))
 
 
@@ -169,10 +169,8 @@ class _wrong_rb_fields_unpaired(_RingBuffer):
          "overwrite the oldest, pos = (pos + 1) % capacity", summary="no wrap-around when full",
          by_value=False, raises="^IndexError")
 class _wrong_rb_no_wrap(_RingBuffer):
-    def add(self, obs, actions, rewards, next_obs, dones):
-        for i in range(len(actions)):
-            self.write(self.pos, obs[i], actions[i], rewards[i], next_obs[i], dones[i])
-            self.pos, self.size = self.pos + 1, min(self.size + 1, self.capacity)
+    def advance(self):
+        self.pos, self.size = self.pos + 1, min(self.size + 1, self.capacity)  # no % capacity
 
 
 @mistake("ReplayBuffer/overwrites_newest", "once full, the buffer kept overwriting its last slot "
@@ -180,12 +178,9 @@ class _wrong_rb_no_wrap(_RingBuffer):
          "the OLDEST transition is overwritten", summary="overwrote the newest, not the oldest",
          by_value=False)
 class _wrong_rb_overwrites_newest(_RingBuffer):
-    def add(self, obs, actions, rewards, next_obs, dones):
-        for i in range(len(actions)):
-            j = min(self.pos, self.capacity - 1)  # once full: always the last slot
-            self.write(j, obs[i], actions[i], rewards[i], next_obs[i], dones[i])
-            self.pos += 1
-            self.size = min(self.pos, self.capacity)
+    def advance(self):
+        self.pos = min(self.pos + 1, self.capacity - 1)  # once full: always the last slot
+        self.size = min(self.size + 1, self.capacity)
 
 
 @mistake("ReplayBuffer/batch_restarts_at_zero", "ring-buffer wrap-around: a batch that did not "
@@ -208,11 +203,9 @@ class _wrong_rb_batch_restarts_at_zero(_RingBuffer):
          "below the write position: every stored slot can be drawn, 0 to len(buffer) - 1",
          summary="sampled only up to the write position", by_value=False)
 class _wrong_rb_up_to_pos(_RingBuffer):
-    def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("the buffer is empty")
+    def draw(self, batch_size):
         high = self.pos if self.pos > 0 else self.size
-        return self.batch(self.rng.integers(0, high, size=batch_size))
+        return self.rng.integers(0, high, size=batch_size)
 
 
 @mistake("ReplayBuffer/recent_only", "sample drew only the most recent transitions: draw "
@@ -220,22 +213,17 @@ class _wrong_rb_up_to_pos(_RingBuffer):
          "breaks the correlation of consecutive steps)", summary="sampled only recent transitions",
          by_value=False)
 class _wrong_rb_recent_only(_RingBuffer):
-    def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("the buffer is empty")
+    def draw(self, batch_size):
         back = self.rng.integers(0, min(self.size, 32), size=batch_size)  # the 32 newest
-        return self.batch((self.pos - 1 - back) % self.capacity)
+        return (self.pos - 1 - back) % self.capacity
 
 
 @mistake("ReplayBuffer/new_rng_per_sample", "a new generator made from the seed on every sample "
          "returns the same indices every call: make the generator once, in __init__, and draw "
          "every sample from it", summary="re-seeded on every sample", by_value=False)
 class _wrong_rb_new_rng_per_sample(_RingBuffer):
-    def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("the buffer is empty")
-        rng = np.random.default_rng(self.seed)
-        return self.batch(rng.integers(0, self.size, size=batch_size))
+    def draw(self, batch_size):
+        return np.random.default_rng(self.seed).integers(0, self.size, size=batch_size)  # a new generator
 
 
 @mistake("ReplayBuffer/stores_references", "add kept references to the arrays it was given "
@@ -252,10 +240,8 @@ class _wrong_rb_stores_references(_alt_ReplayBuffer):
          "draw with the buffer's own generator, np.random.default_rng(seed) made in __init__ (not "
          "np.random or random)", summary="ignored the seed", by_value=False)
 class _wrong_rb_ignores_seed(_RingBuffer):
-    def sample(self, batch_size):
-        if self.size == 0:
-            raise ValueError("the buffer is empty")
-        return self.batch(np.random.randint(0, self.size, size=batch_size))
+    def draw(self, batch_size):
+        return np.random.randint(self.size, size=batch_size)  # the global generator
 
 
 exercise(Exercise("ReplayBuffer", LESSON, dqn_parts.ReplayBuffer,
@@ -561,22 +547,25 @@ def _wrong_update_local_rebind(target_net, online_net, tau=1.0):
         p_targ = tau * p + (1 - tau) * p_targ
 
 
+def _each_pair(target_net, online_net, update):
+    """update(p_targ, p) in place under torch.no_grad(), for each target parameter and the online one."""
+    with torch.no_grad():
+        for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
+            update(p_targ, p)
+
+
 @mistake("update_target/changes_online", "the online network changed: only the target moves (the "
          "target comes first: update_target(target_net, online_net, tau))",
          summary="changed the online network")
 def _wrong_update_changes_online(target_net, online_net, tau=1.0):
-    with torch.no_grad():
-        for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
-            p.copy_(tau * p + (1 - tau) * p_targ)  # writes into the online network
+    _each_pair(target_net, online_net, lambda p_targ, p: p.copy_(tau * p + (1 - tau) * p_targ))  # into online
 
 
 @mistake("update_target/tau_swapped", "tau and 1 - tau are swapped: theta_targ <- tau * theta "
          "+ (1 - tau) * theta_targ, so tau = 1 copies the online network",
          summary="swapped tau and 1 - tau")
 def _wrong_update_tau_swapped(target_net, online_net, tau=1.0):
-    with torch.no_grad():
-        for p_targ, p in zip(target_net.parameters(), online_net.parameters()):
-            p_targ.copy_((1 - tau) * p + tau * p_targ)
+    _each_pair(target_net, online_net, lambda p_targ, p: p_targ.copy_((1 - tau) * p + tau * p_targ))
 
 
 @mistake("update_target/hard_copy", "tau is ignored: the target became a copy of the online "

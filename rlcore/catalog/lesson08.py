@@ -36,127 +36,80 @@ def _alt_gae_advantages(rewards, values, dones, last_values, gamma, lam):
     return adv, adv + v
 
 
+def _gae_scan(rewards, values, dones, last_values, gamma, decay, dtype=float, trace_dones=None):
+    """GAE's backward scan, A_t = delta_t + decay (1 - d_t) A_{t+1}: (advantages, advantages + values).
+
+    The right scan with decay = gamma * lam; the wrong ones change one argument: decay = lam,
+    dtype=None (integer inputs stay integers), no episode end for delta_t = r_t + gamma (1 - d_t)
+    V_{t+1} - V_t (dones) or for the trace (trace_dones, by default the same dones).
+    """
+    r = np.asarray(rewards, dtype=dtype)
+    v = np.asarray(values, dtype=dtype)
+    d = np.asarray(dones, dtype=float)
+    d_trace = d if trace_dones is None else np.asarray(trace_dones, dtype=float)
+    adv = np.zeros_like(r)
+    next_value = np.asarray(last_values, dtype=float)  # V_T: the episode goes on after the batch
+    next_adv = np.zeros(r.shape[1])
+    for t in reversed(range(len(r))):
+        delta = r[t] + gamma * (1 - d[t]) * next_value - v[t]
+        next_adv = delta + decay * (1 - d_trace[t]) * next_adv
+        adv[t] = next_adv
+        next_value = v[t]
+    return adv, adv + v
+
+
 @mistake("gae_advantages/done_from_next_step", "the done mask is taken from the next step "
          "(dones[t + 1]); step t's own done decides whether V(s_{t+1}) and A_{t+1} count: delta_t "
          "= r_t + gamma (1 - d_t) V_{t+1} - V_t", summary="took the done mask from the next step")
 def _wrong_gae_done_from_next_step(rewards, values, dones, last_values, gamma, lam):
-    r = np.asarray(rewards, dtype=float)
-    v = np.asarray(values, dtype=float)
     d = np.asarray(dones, dtype=float)
-    T = len(r)
-    adv = np.zeros_like(r)
-    next_adv = np.zeros(r.shape[1])
-    for t in reversed(range(T)):
-        if t == T - 1:
-            next_value, next_done = np.asarray(last_values, dtype=float), np.zeros(r.shape[1])
-        else:
-            next_value, next_done = v[t + 1], d[t + 1]  # the done of the NEXT step
-        delta = r[t] + gamma * (1 - next_done) * next_value - v[t]
-        next_adv = delta + gamma * lam * (1 - next_done) * next_adv
-        adv[t] = next_adv
-    return adv, adv + v
+    next_dones = np.vstack([d[1:], np.zeros((1, d.shape[1]))])  # the done of the NEXT step
+    return _gae_scan(rewards, values, next_dones, last_values, gamma, gamma * lam)
 
 
 @mistake("gae_advantages/trace_across_episodes", "the trace runs across episode ends: multiply "
          "gamma * lam * A_{t+1} by (1 - d_t) too, so the next episode's advantages do not leak "
          "into this one", summary="ran the trace across episodes")
 def _wrong_gae_trace_across_episodes(rewards, values, dones, last_values, gamma, lam):
-    r = np.asarray(rewards, dtype=float)
-    v = np.asarray(values, dtype=float)
-    d = np.asarray(dones, dtype=float)
-    adv = np.zeros_like(r)
-    next_value, next_adv = np.asarray(last_values, dtype=float), np.zeros(r.shape[1])
-    for t in reversed(range(len(r))):
-        delta = r[t] + gamma * (1 - d[t]) * next_value - v[t]
-        next_adv = delta + gamma * lam * next_adv  # the trace is never cut at an episode's end
-        adv[t] = next_adv
-        next_value = v[t]
-    return adv, adv + v
+    return _gae_scan(rewards, values, dones, last_values, gamma, gamma * lam, trace_dones=np.zeros(np.shape(dones)))
 
 
 @mistake("gae_advantages/returns_without_values", "returns must be advantages + values (the "
          "critic's target R_t = A_t + V(s_t)), not the advantages alone",
          summary="returned the advantages as returns")
 def _wrong_gae_returns_without_values(rewards, values, dones, last_values, gamma, lam):
-    r = np.asarray(rewards, dtype=float)
-    v = np.asarray(values, dtype=float)
-    d = np.asarray(dones, dtype=float)
-    adv = np.zeros_like(r)
-    next_value, next_adv = np.asarray(last_values, dtype=float), np.zeros(r.shape[1])
-    for t in reversed(range(len(r))):
-        delta = r[t] + gamma * (1 - d[t]) * next_value - v[t]
-        next_adv = delta + gamma * lam * (1 - d[t]) * next_adv
-        adv[t] = next_adv
-        next_value = v[t]
-    return adv, adv.copy()
+    adv, _ = _gae_scan(rewards, values, dones, last_values, gamma, gamma * lam)
+    return adv, adv.copy()  # the advantages alone
 
 
 @mistake("gae_advantages/no_last_values", "last_values are not used: at the last step of the "
          "batch V_{t+1} is last_values (the episode goes on after the batch), not 0",
          summary="no bootstrap from last_values")
 def _wrong_gae_no_last_values(rewards, values, dones, last_values, gamma, lam):
-    r = np.asarray(rewards, dtype=float)
-    v = np.asarray(values, dtype=float)
-    d = np.asarray(dones, dtype=float)
-    adv = np.zeros_like(r)
-    next_value, next_adv = np.zeros(r.shape[1]), np.zeros(r.shape[1])  # V_T = 0
-    for t in reversed(range(len(r))):
-        delta = r[t] + gamma * (1 - d[t]) * next_value - v[t]
-        next_adv = delta + gamma * lam * (1 - d[t]) * next_adv
-        adv[t] = next_adv
-        next_value = v[t]
-    return adv, adv + v
+    no_bootstrap = np.zeros(np.shape(rewards)[1])  # V_T = 0 where the batch cuts an episode
+    return _gae_scan(rewards, values, dones, no_bootstrap, gamma, gamma * lam)
 
 
 @mistake("gae_advantages/lambda_without_gamma", "the trace decays by lam alone; it decays by "
          "gamma * lam: A_t = delta_t + gamma * lam * (1 - d_t) * A_{t+1}",
          summary="decayed the trace by lambda without gamma")
 def _wrong_gae_lambda_without_gamma(rewards, values, dones, last_values, gamma, lam):
-    r = np.asarray(rewards, dtype=float)
-    v = np.asarray(values, dtype=float)
-    d = np.asarray(dones, dtype=float)
-    adv = np.zeros_like(r)
-    next_value, next_adv = np.asarray(last_values, dtype=float), np.zeros(r.shape[1])
-    for t in reversed(range(len(r))):
-        delta = r[t] + gamma * (1 - d[t]) * next_value - v[t]
-        next_adv = delta + lam * (1 - d[t]) * next_adv  # lam alone, without gamma
-        adv[t] = next_adv
-        next_value = v[t]
-    return adv, adv + v
+    return _gae_scan(rewards, values, dones, last_values, gamma, lam)  # lam alone, without gamma
 
 
 @mistake("gae_advantages/delta_through_done", "the TD error bootstraps through an episode's end: "
          "where d_t = 1 there is no V(s_{t+1}), so delta_t = r_t - V_t",
          summary="bootstrapped delta across a done")
 def _wrong_gae_delta_bootstraps_through_done(rewards, values, dones, last_values, gamma, lam):
-    r = np.asarray(rewards, dtype=float)
-    v = np.asarray(values, dtype=float)
-    d = np.asarray(dones, dtype=float)
-    adv = np.zeros_like(r)
-    next_value, next_adv = np.asarray(last_values, dtype=float), np.zeros(r.shape[1])
-    for t in reversed(range(len(r))):
-        delta = r[t] + gamma * next_value - v[t]  # bootstraps from the next episode's first state
-        next_adv = delta + gamma * lam * (1 - d[t]) * next_adv
-        adv[t] = next_adv
-        next_value = v[t]
-    return adv, adv + v
+    no_dones = np.zeros(np.shape(dones))  # delta bootstraps as if no episode ended
+    return _gae_scan(rewards, values, no_dones, last_values, gamma, gamma * lam, trace_dones=dones)
 
 
 @mistake("gae_advantages/integer_dtype", "integer rewards gave an integer result (np.zeros_like "
          "of integer rewards rounds every advantage); build the arrays as floats",
          summary="kept the integer dtype")
 def _wrong_gae_integer_dtype(rewards, values, dones, last_values, gamma, lam):
-    r = np.asarray(rewards)
-    v = np.asarray(values)
-    d = np.asarray(dones, dtype=float)
-    adv = np.zeros_like(r)  # integer rewards give an integer array: every advantage rounded
-    next_value, next_adv = np.asarray(last_values, dtype=float), np.zeros(r.shape[1])
-    for t in reversed(range(len(r))):
-        delta = r[t] + gamma * (1 - d[t]) * next_value - v[t]
-        next_adv = delta + gamma * lam * (1 - d[t]) * next_adv
-        adv[t] = next_adv
-        next_value = v[t]
-    return adv, adv + v
+    return _gae_scan(rewards, values, dones, last_values, gamma, gamma * lam, dtype=None)  # ints stay ints
 
 
 exercise(Exercise("gae_advantages", LESSON, ac_math.gae_advantages,
@@ -318,43 +271,40 @@ def _alt_explained_variance(values, returns):
     return float(1 - ((resid - resid.mean()) ** 2).mean() / var_r)
 
 
+def _ev_formula(values, returns, formula, nan_when_constant="returns"):
+    """float(formula(v, r)) of values and returns as float arrays (Tensors detached); nan when the
+    values or returns (``nan_when_constant``; None: never) have no variance."""
+    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
+    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
+    if nan_when_constant and np.var(r if nan_when_constant == "returns" else v) == 0:
+        return float("nan")
+    return float(formula(v, r))
+
+
 @mistake("explained_variance/mse_instead_of_variance", "you divided a mean squared error by "
          "Var[returns]; the numerator is the variance of the residuals, Var[returns - values] "
          "(their mean removed)", summary="mean squared error, not variance")
 def _wrong_ev_mse(values, returns):
-    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
-    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
-    if np.var(r) == 0:
-        return float("nan")
-    return float(1 - np.mean((r - v) ** 2) / np.var(r))  # a mean squared error, not a variance
+    return _ev_formula(values, returns, lambda v, r: 1 - np.mean((r - v) ** 2) / np.var(r))  # MSE, not variance
 
 
 @mistake("explained_variance/var_of_values", "the denominator is Var[returns] (what the critic "
          "tries to explain), not Var[values]", summary="divided by Var[values]")
 def _wrong_ev_var_of_values(values, returns):
-    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
-    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
-    if np.var(v) == 0:
-        return float("nan")
-    return float(1 - np.var(r - v) / np.var(v))
+    return _ev_formula(values, returns, lambda v, r: 1 - np.var(r - v) / np.var(v), nan_when_constant="values")
 
 
 @mistake("explained_variance/no_one_minus", "that is the unexplained fraction; explained variance "
          "is 1 - Var[returns - values] / Var[returns]", summary="forgot 1 -")
 def _wrong_ev_no_one_minus(values, returns):
-    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
-    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
-    if np.var(r) == 0:
-        return float("nan")
-    return float(np.var(r - v) / np.var(r))
+    return _ev_formula(values, returns, lambda v, r: np.var(r - v) / np.var(r))
 
 
 @mistake("explained_variance/zero_variance", "when Var[returns] is 0 the ratio is undefined: "
          "return float('nan') instead of dividing by zero", summary="divided by a zero variance")
 def _wrong_ev_zero_variance(values, returns):
-    v = np.asarray(torch.as_tensor(values).detach(), dtype=float)
-    r = np.asarray(torch.as_tensor(returns).detach(), dtype=float)
-    return float(1 - np.var(r - v) / np.var(r))  # -inf (or nan) when Var[returns] = 0
+    # no guard: -inf (or nan) when Var[returns] = 0
+    return _ev_formula(values, returns, lambda v, r: 1 - np.var(r - v) / np.var(r), nan_when_constant=None)
 
 
 @mistake("explained_variance/returns_tensor", "return a Python float (float(...)), not a Tensor",

@@ -31,11 +31,21 @@ def _alt_squashed_gaussian_log_prob_logcosh(u, mu, log_std):
     return gauss + 2 * log_cosh.sum(dim=-1)
 
 
+def _gaussian_log_density(x, mu, log_std):
+    """log N(x; mu, exp(log_std)^2), summed over the last axis."""
+    return (-0.5 * ((x - mu) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
+def _log_tanh_jacobian(u):
+    """sum_i log(1 - tanh(u_i)^2), by the exact identity 2 (log 2 - u - softplus(-2u))."""
+    return (2 * (math.log(2.0) - u - torch.nn.functional.softplus(-2 * u))).sum(-1)
+
+
 @mistake("squashed_gaussian_log_prob/no_correction", "the tanh correction is missing: a = tanh(u) "
          "changes the density, subtract sum_i log(1 - tanh(u_i)^2) from the Gaussian's "
          "log-density", summary="left out the tanh correction")
 def _wrong_sglp_no_correction(u, mu, log_std):
-    return (-0.5 * ((u - mu) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+    return _gaussian_log_density(u, mu, log_std)
 
 
 @mistake("squashed_gaussian_log_prob/eps_in_log", "log(1 - tanh(u)^2 + eps) is wrong for large "
@@ -43,8 +53,7 @@ def _wrong_sglp_no_correction(u, mu, log_std):
          "identity log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))",
          summary="eps inside the log of the correction")
 def _wrong_sglp_eps_in_log(u, mu, log_std):
-    gauss = (-0.5 * ((u - mu) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-    return gauss - torch.log(1 - torch.tanh(u) ** 2 + 1e-6).sum(-1)
+    return _gaussian_log_density(u, mu, log_std) - torch.log(1 - torch.tanh(u) ** 2 + 1e-6).sum(-1)
 
 
 @mistake("squashed_gaussian_log_prob/naive_log", "log(1 - tanh(u)^2) is log(0) = -inf once "
@@ -52,22 +61,19 @@ def _wrong_sglp_eps_in_log(u, mu, log_std):
          "log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))",
          summary="naive log(1 - tanh^2): inf for large |u|")
 def _wrong_sglp_naive_log(u, mu, log_std):
-    gauss = (-0.5 * ((u - mu) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-    return gauss - torch.log(1 - torch.tanh(u) ** 2).sum(-1)
+    return _gaussian_log_density(u, mu, log_std) - torch.log(1 - torch.tanh(u) ** 2).sum(-1)
 
 
 @mistake("squashed_gaussian_log_prob/correction_sign", "the correction's sign is flipped: log "
          "pi(a|s) = log N(u) MINUS sum_i log(1 - tanh(u_i)^2)", summary="added the correction")
 def _wrong_sglp_correction_sign(u, mu, log_std):
-    gauss = (-0.5 * ((u - mu) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-    return gauss + (2 * (math.log(2.0) - u - torch.nn.functional.softplus(-2 * u))).sum(-1)
+    return _gaussian_log_density(u, mu, log_std) + _log_tanh_jacobian(u)  # added
 
 
 @mistake("squashed_gaussian_log_prob/correction_at_mu", "the correction uses mu; it is the "
          "Jacobian of a = tanh(u) at the sample u itself", summary="correction at mu instead of u")
 def _wrong_sglp_correction_at_mu(u, mu, log_std):
-    gauss = (-0.5 * ((u - mu) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-    return gauss - (2 * (math.log(2.0) - mu - torch.nn.functional.softplus(-2 * mu))).sum(-1)
+    return _gaussian_log_density(u, mu, log_std) - _log_tanh_jacobian(mu)  # at mu, not u
 
 
 @mistake("squashed_gaussian_log_prob/gaussian_of_action", "the Gaussian density is of u (before "
@@ -75,8 +81,7 @@ def _wrong_sglp_correction_at_mu(u, mu, log_std):
          summary="Gaussian density at tanh(u)")
 def _wrong_sglp_gaussian_of_action(u, mu, log_std):
     a = torch.tanh(u)  # the Gaussian density evaluated at the squashed action
-    gauss = (-0.5 * ((a - mu) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-    return gauss - (2 * (math.log(2.0) - u - torch.nn.functional.softplus(-2 * u))).sum(-1)
+    return _gaussian_log_density(a, mu, log_std) - _log_tanh_jacobian(u)
 
 
 exercise(Exercise("squashed_gaussian_log_prob", LESSON, continuous.squashed_gaussian_log_prob,
@@ -277,18 +282,21 @@ def _alt_sac_policy_loss(q1, q2, logp, alpha):
     return torch.mean(a * logp - q)
 
 
+def _constant(alpha):
+    """alpha as a constant of the policy loss: detached if it is a Tensor."""
+    return alpha.detach() if isinstance(alpha, torch.Tensor) else alpha
+
+
 @mistake("sac_policy_loss/sign", "the signs are flipped: the actor MINIMISES mean(alpha log pi "
          "- min Q), i.e. maximises the soft value", summary="flipped the signs")
 def _wrong_spl_sign(q1, q2, logp, alpha):
-    a = alpha.detach() if isinstance(alpha, torch.Tensor) else alpha
-    return (torch.min(q1, q2) - a * logp).mean()
+    return (torch.min(q1, q2) - _constant(alpha) * logp).mean()
 
 
 @mistake("sac_policy_loss/logp_detached", "log pi was detached: the entropy term must push on the "
          "actor too, keep logp in the graph", summary="detached logp")
 def _wrong_spl_logp_detached(q1, q2, logp, alpha):
-    a = alpha.detach() if isinstance(alpha, torch.Tensor) else alpha
-    return (a * logp.detach() - torch.min(q1, q2)).mean()
+    return (_constant(alpha) * logp.detach() - torch.min(q1, q2)).mean()
 
 
 @mistake("sac_policy_loss/pushes_alpha", "the policy loss sends a gradient into alpha; alpha is a "
@@ -301,22 +309,19 @@ def _wrong_spl_pushes_alpha(q1, q2, logp, alpha):
 @mistake("sac_policy_loss/max", "you took the max of the critics; the actor climbs the "
          "pessimistic estimate min(q1, q2)", summary="max of the critics")
 def _wrong_spl_max(q1, q2, logp, alpha):
-    a = alpha.detach() if isinstance(alpha, torch.Tensor) else alpha
-    return (a * logp - torch.max(q1, q2)).mean()
+    return (_constant(alpha) * logp - torch.max(q1, q2)).mean()
 
 
 @mistake("sac_policy_loss/only_q1", "only the first critic is used; take min(q1, q2)",
          summary="ignored the second critic")
 def _wrong_spl_only_q1(q1, q2, logp, alpha):
-    a = alpha.detach() if isinstance(alpha, torch.Tensor) else alpha
-    return (a * logp - q1).mean()
+    return (_constant(alpha) * logp - q1).mean()
 
 
 @mistake("sac_policy_loss/sum", "you summed over the batch; the loss is the mean",
          summary="summed instead of averaged")
 def _wrong_spl_sum(q1, q2, logp, alpha):
-    a = alpha.detach() if isinstance(alpha, torch.Tensor) else alpha
-    return (a * logp - torch.min(q1, q2)).sum()
+    return (_constant(alpha) * logp - torch.min(q1, q2)).sum()
 
 
 @mistake("sac_policy_loss/no_entropy", "the entropy term alpha * log pi is missing",
@@ -328,8 +333,7 @@ def _wrong_spl_no_entropy(q1, q2, logp, alpha):
 @mistake("sac_policy_loss/not_a_tensor", "return the Tensor itself (no .item(), float() or "
          ".numpy()), so the gradient can flow back to the actor", summary="returned a float")
 def _wrong_spl_item(q1, q2, logp, alpha):
-    a = alpha.detach() if isinstance(alpha, torch.Tensor) else alpha
-    return (a * logp - torch.min(q1, q2)).mean().item()
+    return (_constant(alpha) * logp - torch.min(q1, q2)).mean().item()
 
 
 exercise(Exercise("sac_policy_loss", LESSON, continuous.sac_policy_loss,
