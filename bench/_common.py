@@ -210,6 +210,17 @@ def fastest_run_note(records: list[dict], floor: float, env_name: str) -> str:
             "steps/s here: the physical floor of any trainer on it.")
 
 
+def run_description(seeds: str, shown: list[str], runnable: list[str]) -> str:
+    """The table's "when" line: ``seeds`` ("5 seeds"), the date, machine, Python, and which rows an earlier run gave."""
+    import platform
+
+    when = (f"{seeds}, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores "
+            f"({platform.machine()}), Python {platform.python_version()}")
+    if set(shown) - set(runnable):
+        when += f"; rows of {', '.join(sorted(set(shown) - set(runnable)))} from an earlier run"
+    return when
+
+
 def with_notes(lines: list[str], notes: list[str]) -> str:
     """The table's markdown: ``lines`` and a "Note: ..." line for each note."""
     return "\n".join(lines + [f"Note: {n}" for n in notes])

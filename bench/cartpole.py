@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import sys
@@ -327,10 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     (a.out / "cartpole.json").write_text(json.dumps(records, indent=1) + "\n")
     plot(records, shown, a.out / "cartpole.png")
     counts = sorted({n_seeds[m] for m in runnable})
-    when = (f"{' / '.join(map(str, counts)) or a.seeds} seeds (rlcore {a.seeds}, SB3 {a.sb3_seeds}), {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores "
-            f"({platform.machine()}), Python {platform.python_version()}")
-    if set(shown) - set(runnable):
-        when += f"; rows of {', '.join(sorted(set(shown) - set(runnable)))} from an earlier run"
+    when = _common.run_description(f"{' / '.join(map(str, counts)) or a.seeds} seeds (rlcore {a.seeds}, "
+                                   f"SB3 {a.sb3_seeds})", shown, runnable)
     notes.append(_common.fastest_run_note(records, env_floor(), "Gymnasium's CartPoleVectorEnv, 16 envs"))
     table = table_markdown(summarize(records, shown), notes, when)
     (a.out / "cartpole.md").write_text(table + "\n")

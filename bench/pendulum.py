@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import sys
@@ -322,10 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = list(dict.fromkeys(r["method"] for r in records))
     (a.out / "pendulum.json").write_text(json.dumps(records, indent=1) + "\n")
     plot(records, shown, a.out / "pendulum.png")
-    when = (f"{a.seeds} seeds, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores "
-            f"({platform.machine()}), Python {platform.python_version()}")
-    if set(shown) - set(runnable):
-        when += f"; rows of {', '.join(sorted(set(shown) - set(runnable)))} from an earlier run"
+    when = _common.run_description(f"{a.seeds} seeds", shown, runnable)
     notes.append(_common.fastest_run_note(records, env_floor(), "rlcore's VectorPendulum, 16 envs"))
     table = table_markdown(summarize(records, shown), notes, when)
     (a.out / "pendulum.md").write_text(table + "\n")
