@@ -5,10 +5,12 @@ The catalog, the visible checks and the hidden tests each keep one module per le
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from types import ModuleType
 
 
@@ -29,3 +31,30 @@ def import_lessons(package: str, path: Iterable[str]) -> list[ModuleType]:
     if package not in _IMPORTED:
         _IMPORTED[package] = [importlib.import_module(f"{package}.{name}") for name in lesson_modules(path)]
     return _IMPORTED[package]
+
+
+def all_imported(package: str) -> bool:
+    """Whether ``import_lessons`` has imported every lesson module of ``package``."""
+    return package in _IMPORTED
+
+
+def source_of(path: Iterable[str], name: str) -> str:
+    """The source text of module ``name`` of a package whose ``__path__`` is ``path`` (not imported)."""
+    for folder in path:
+        file = Path(folder) / f"{name}.py"
+        if file.exists():
+            return file.read_text(encoding="utf-8")
+    raise FileNotFoundError(f"{name}.py is in none of {list(path)}")
+
+
+def declared_all(path: Iterable[str], name: str) -> list[str]:
+    """The names in module ``name``'s literal ``__all__``, read from its source without importing it.
+
+    A lesson's checks import torch and more; reading ``__all__`` lets a package offer every
+    lesson's names but import only the lesson a notebook asks for.
+    """
+    for node in ast.parse(source_of(path, name)).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
+                                                for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise ValueError(f"{name}.py has no literal __all__")

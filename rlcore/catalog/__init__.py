@@ -29,6 +29,7 @@ of the assignment id); lessons are found by looking, never listed by hand.
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import re
 import textwrap
@@ -316,8 +317,17 @@ def load_all() -> dict[str, Exercise]:
 
 
 def get(name: str) -> Exercise | None:
-    """The exercise called ``name``, or None if no lesson declares it."""
-    return load_all().get(name)
+    """The exercise called ``name``, or None if no lesson declares it.
+
+    Imports only the lesson module that declares it (found in the sources, by its
+    ``Exercise("name", ...)``) when that is enough: a lesson-04 check needs no torch.
+    """
+    if name not in CATALOG and not _lessons.all_imported(__name__):
+        for lesson in lesson_modules():
+            if re.search(rf'Exercise\(\s*"{re.escape(name)}"', _lessons.source_of(__path__, lesson)):
+                importlib.import_module(f"{__name__}.{lesson}")
+                break
+    return CATALOG[name] if name in CATALOG else load_all().get(name)
 
 
 def find_mistake(mistake_id: str) -> Mistake | None:

@@ -8,18 +8,31 @@ learner's output (``expect_close``), otherwise by what the check sees (``c.says`
 an exercise are different, fresh random inputs.
 
 Each lesson's checks live in ``lessonNN.py`` and are found by looking (every name in a
-module's ``__all__`` is re-exported here). Probe checks, which train (``probes*.py``), are
+module's ``__all__`` is re-exported here, and its module imported on first use). Probe checks, which train (``probes*.py``), are
 imported on their own: ``from rlcore.check.probes import check_probes``.
 """
+
+import importlib
+from typing import Any
 
 from .. import _lessons
 from ._core import Checker, CheckFailed, close, fmt, run_check
 
-__all__ = ["CheckFailed", "Checker", "close", "fmt", "run_check"]
+_LESSONS = _lessons.lesson_modules(__path__)
+_HOME = {export: lesson for lesson in _LESSONS for export in _lessons.declared_all(__path__, lesson)}
 
-for _module in _lessons.import_lessons(__name__, __path__):
-    _name = _module.__name__.rsplit(".", 1)[1]
-    globals()[_name] = _module
-    for _export in _module.__all__:
-        globals()[_export] = getattr(_module, _export)
-    __all__ += list(_module.__all__)
+__all__ = ["CheckFailed", "Checker", "close", "fmt", "run_check"]
+__all__ += list(_HOME)  # every lesson's check_NAME
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lesson's check module on first use: lesson 04's checks need no torch."""
+    lesson = name if name in _LESSONS else _HOME.get(name)
+    if lesson is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{lesson}")
+    return module if name == lesson else getattr(module, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME) | set(_LESSONS))
