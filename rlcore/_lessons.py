@@ -53,8 +53,7 @@ def declared_all(path: Iterable[str], name: str) -> list[str]:
     A lesson's checks import torch and more; reading ``__all__`` lets a package offer every
     lesson's names but import only the lesson a notebook asks for.
     """
-    for node in ast.parse(source_of(path, name)).body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
-                                                for t in node.targets):
-            return list(ast.literal_eval(node.value))
-    raise ValueError(f"{name}.py has no literal __all__")
+    m = re.search(r"^__all__ = (\[.*?\])", source_of(path, name), flags=re.MULTILINE | re.DOTALL)
+    if m is None:
+        raise ValueError(f"{name}.py has no literal __all__")
+    return list(ast.literal_eval(m.group(1)))  # the list alone: parsing whole modules took 0.14 s
