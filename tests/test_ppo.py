@@ -222,7 +222,23 @@ def test_a_broken_learner_function_stops_training_naming_it(name, fn, says):
     with pytest.raises(LearnerFunctionError, match=says) as info:
         train(small(), progress=False, check_functions=False, **{name: fn})
     text = str(info.value)
-    assert f"your {name}" in text and "in the call" in text and "Traceback" not in text
+    assert f"your {name}" in text and f"in the call {name}(" in text and "Traceback" not in text
+    assert "during training" in info.value.call  # the lazily built description, rendered once
+
+
+@pytest.mark.parametrize("scale", [0.01, 100.0])  # below the max norm (no-op) and far above it
+def test_clip_grad_norm_matches_torch_bit_for_bit(scale):
+    from rlcore.algos import _plumbing
+
+    gen = torch.Generator().manual_seed(int(scale))
+    grads = [torch.randn(s, generator=gen) * scale for s in [(64, 4), (64,), (64, 64), (2, 64), (2,)]]
+    ours = [torch.zeros_like(g, requires_grad=True) for g in grads]
+    theirs = [torch.zeros_like(g, requires_grad=True) for g in grads]
+    for p, q, g in zip(ours, theirs, grads):
+        p.grad, q.grad = g.clone(), g.clone()
+    norm = _plumbing.clip_grad_norm(ours, 0.5)
+    assert torch.equal(norm, torch.nn.utils.clip_grad_norm_(theirs, 0.5))
+    assert all(torch.equal(p.grad, q.grad) for p, q in zip(ours, theirs))
 
 
 def test_an_unwritten_learner_function_says_so():

@@ -59,7 +59,8 @@ class LearnerFunctionError(RuntimeError, CourseMessage):
     The message names both and says what to do; in Jupyter it shows without a traceback.
     """
 
-    def __init__(self, function: str, message: str, call: str = "", hint: str = "") -> None:
+    def __init__(self, function: str, message: str, call: Any = "", hint: str = "") -> None:
+        call = str(call)  # a lazy ``Call`` is described only now, when something went wrong
         self.function, self.call, self.hint = function, call, hint
         text = f"\u2717 your {function} {message}"
         if call:
@@ -78,6 +79,25 @@ def describe_call(name: str, args: tuple, kwargs: Mapping[str, Any] | None = Non
     """``name(Tensor(5,):float32, 0.9, tau=1.0)``: a call described by its arguments' shapes."""
     parts = [brief(a) for a in args] + [f"{k}={brief(v)}" for k, v in (kwargs or {}).items()]
     return f"{name}({', '.join(parts)})"
+
+
+class Call:
+    """The description of a call, ``name(Tensor(5,):float32, 0.9) during training``, made lazily.
+
+    ``str(call)`` builds it; a trainer calls the learner's functions thousands of times and
+    needs the text only in the one call that fails.
+    """
+
+    __slots__ = ("args", "name", "when")
+
+    def __init__(self, name: str, args: tuple, when: str) -> None:
+        self.name, self.args, self.when = name, args, when
+
+    def __str__(self) -> str:
+        return f"{describe_call(self.name, self.args)} {self.when}"
+
+    def __add__(self, more: str) -> str:
+        return str(self) + more
 
 
 def call_learner(name: str, fn: Callable, *args: Any, when: str = "during training",
@@ -194,7 +214,7 @@ def checked_call(expect: Callable, name: str, fn: Callable, *args: Any, when: st
     the description ``name(Tensor(5,):float32, ...) <when>`` that every message starts from.
     """
     out = call_learner(name, fn, *args, when=when)
-    return expect(name, out, f"{describe_call(name, args)} {when}", **checks)
+    return expect(name, out, Call(name, args, when), **checks)
 
 
 def expect_array(name: str, out: Any, call: str, shape: tuple[int, ...],
@@ -342,6 +362,47 @@ def adam(params: Any, **options: Any) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, fused=True, **options)
     except (RuntimeError, TypeError, ValueError):  # pragma: no cover - builds without the fused kernel
         return torch.optim.Adam(params, **options)
+
+
+def inference_forward(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Return f(x) = net(x) for use under ``torch.no_grad()``, with less overhead a call.
+
+    For an ``nn.Sequential`` of Linear, Tanh, ReLU and Identity layers (``rlcore.nets.mlp``)
+    f computes each layer as ``addmm(b, x, W^T)`` and the activation directly, skipping the
+    module machinery that costs more than the arithmetic for a batch of 16 observations
+    (the same numbers, bit for bit: tested). The layers' tensors are read at every call, so
+    f follows the optimiser's in-place updates. Any other net: f is ``net`` itself.
+    """
+    kinds = {nn.Tanh: torch.tanh, nn.ReLU: torch.relu, nn.Identity: None}
+    if not isinstance(net, nn.Sequential) or not all(
+            isinstance(m, nn.Linear) or type(m) in kinds for m in net):
+        return net
+    steps = [(m.weight, m.bias) if isinstance(m, nn.Linear) else kinds[type(m)] for m in net]
+    if any(isinstance(s, tuple) and s[1] is None for s in steps):
+        return net
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        for s in steps:
+            if isinstance(s, tuple):
+                x = torch.addmm(s[1], x, s[0].t())
+            elif s is not None:
+                x = s(x)
+        return x
+
+    return forward
+
+
+def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Scale the gradients of ``params`` in place so that their joint norm is at most ``max_norm``.
+
+    g <- g * min(1, max_norm / (||g||_2 + 1e-6)), ||g||_2 over all tensors together: the same
+    arithmetic as ``torch.nn.utils.clip_grad_norm_`` (bit for bit, tested), at half its cost
+    a step for a list of a few small tensors. Returns the norm before clipping.
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
+    return norm
 
 
 def prepare(config: Any, cls: type, given: dict[str, Any], references: Any,

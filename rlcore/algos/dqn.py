@@ -286,7 +286,8 @@ def train(config: Config, callback: Callable[[dict], bool | None] | None = None,
     _check_parts(parts, obs_shape, n_actions, cfg.seed)
     q_net = q_network(int(np.prod(obs_shape)), n_actions, cfg.hidden_sizes)
     target_net = plumbing.frozen_copy(q_net)
-    optimizer = plumbing.adam(q_net.parameters(), lr=cfg.lr)
+    q_params = list(q_net.parameters())
+    optimizer = plumbing.adam(q_params, lr=cfg.lr)
     buffer = plumbing.call_learner("ReplayBuffer", parts["ReplayBuffer"], cfg.buffer_size, obs_shape, seed=cfg.seed)
     agent_net = plumbing.frozen_copy(q_net)  # the running average of q_net: the agent we keep
     result = Result(config=dataclasses.replace(cfg), q_net=agent_net, online_net=q_net)
@@ -334,7 +335,7 @@ def train(config: Config, callback: Callable[[dict], bool | None] | None = None,
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if cfg.max_grad_norm is not None:
-                        nn.utils.clip_grad_norm_(q_net.parameters(), cfg.max_grad_norm)
+                        plumbing.clip_grad_norm(q_params, cfg.max_grad_norm)
                     optimizer.step()
                     n_updates += 1
                     if n_updates % cfg.target_update_every == 0:

@@ -350,7 +350,8 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
     obs_dim = envs.single_observation_space.shape[0]
     agent = ActorCritic(obs_dim, envs.single_action_space, tuple(c.hidden_sizes), c.log_std_init,
                         c.normalize_obs)
-    optimizer = plumbing.adam(agent.parameters(), lr=c.lr, eps=1e-5)  # eps as in the PPO paper's code
+    params = list(agent.parameters())
+    optimizer = plumbing.adam(params, lr=c.lr, eps=1e-5)  # eps as in the PPO paper's code
     result = Result(config=c, agent=agent)
     kind = "A2C" if c.n_epochs == 1 and c.n_minibatches == 1 else "PPO"
     live = progress_display(progress, c.target_return, f"{kind} on {c.env_id}")
@@ -378,6 +379,9 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
     next_eval = c.eval_every
     clock = TrainClock()
     entropy_fn = fns["categorical_entropy"]
+    # the rollout's forward passes (no gradient): the same numbers at less overhead a call
+    policy_head = plumbing.inference_forward(agent.actor.logits_net if discrete else agent.actor.mu_net)
+    critic = plumbing.inference_forward(agent.critic)
 
     try:
         while True:
@@ -388,7 +392,7 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
                     raw_obs[t] = o
                     x = agent.normalize(o)
                     batch_obs[t] = x
-                    out = agent.actor(x)
+                    out = policy_head(x)
                     if discrete:
                         actions = sample_categorical(out, generator)
                         batch_logits[t] = out  # log pi(a_t|s_t) for the whole batch after the loop
@@ -414,7 +418,7 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
                 # The networks did not change during the rollout: V(s_t) of all T * N steps and
                 # V(s_T) in one forward pass, and the discrete log-probs from the stored logits
                 # (the same numbers as step by step, at a fraction of the per-step overhead).
-                values = agent.value(torch.cat([batch_obs.reshape(T * N, obs_dim), agent.normalize(o)]))
+                values = critic(torch.cat([batch_obs.reshape(T * N, obs_dim), agent.normalize(o)])).squeeze(-1)
                 values = values.numpy().astype(np.float64)
                 batch_values, last_values = values[:T * N].reshape(T, N), values[T * N:]
                 if discrete:
@@ -484,7 +488,7 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if c.max_grad_norm is not None:
-                        nn.utils.clip_grad_norm_(agent.parameters(), c.max_grad_norm)
+                        plumbing.clip_grad_norm(params, c.max_grad_norm)
                     optimizer.step()
                     with torch.no_grad():
                         log_ratio = logp.detach() - b_logp[idx]
