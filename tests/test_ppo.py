@@ -241,6 +241,26 @@ def test_clip_grad_norm_matches_torch_bit_for_bit(scale):
     assert all(torch.equal(p.grad, q.grad) for p, q in zip(ours, theirs))
 
 
+@pytest.mark.parametrize("activation", [torch.nn.Tanh, torch.nn.ReLU])
+def test_inference_forward_gives_the_nets_numbers_bit_for_bit(activation):
+    from rlcore.algos import _plumbing
+    from rlcore.nets import mlp
+
+    torch.manual_seed(0)
+    net = mlp([4, 64, 64, 2], activation)
+    fast = _plumbing.inference_forward(net)
+    assert fast is not net
+    for batch in (1, 16, 513):
+        x = torch.randn(batch, 4)
+        with torch.no_grad():
+            assert torch.equal(fast(x), net(x))
+    with torch.no_grad():  # it reads the weights at each call: an optimiser's update shows
+        net[0].weight.add_(1.0)
+        assert torch.equal(fast(x), net(x))
+    odd = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Softmax(-1))
+    assert _plumbing.inference_forward(odd) is odd  # anything else: the net itself
+
+
 def test_an_unwritten_learner_function_says_so():
     def stub(logits):
         raise NotImplementedError

@@ -406,7 +406,7 @@ def guarded(name: str, fn: Callable, learner: bool, **expect: Any) -> Callable:
         out = plumbing.call_learner(name, fn, *args)
         shape = expect.get("shape")
         checks = dict(expect, shape=shape(*args) if callable(shape) else shape)
-        return plumbing.expect_tensor(name, out, plumbing.describe_call(name, args), **checks)
+        return plumbing.expect_tensor(name, out, plumbing.Call(name, args), **checks)
 
     return call
 

@@ -90,14 +90,12 @@ class Call:
 
     __slots__ = ("args", "name", "when")
 
-    def __init__(self, name: str, args: tuple, when: str) -> None:
+    def __init__(self, name: str, args: tuple, when: str = "") -> None:
         self.name, self.args, self.when = name, args, when
 
     def __str__(self) -> str:
-        return f"{describe_call(self.name, self.args)} {self.when}"
-
-    def __add__(self, more: str) -> str:
-        return str(self) + more
+        text = describe_call(self.name, self.args)
+        return f"{text} {self.when}" if self.when else text
 
 
 def call_learner(name: str, fn: Callable, *args: Any, when: str = "during training",
@@ -400,6 +398,8 @@ def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> torch.Tensor:
     a step for a list of a few small tensors. Returns the norm before clipping.
     """
     grads = [p.grad for p in params if p.grad is not None]
+    if not grads:  # as torch: nothing to clip, norm 0
+        return torch.tensor(0.0)
     norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
     torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
     return norm

@@ -281,7 +281,7 @@ def _learner_float(name: str, out: Any, call: str, allow_nan: bool) -> float:
 def _gae(fn: Callable, rewards: np.ndarray, values: np.ndarray, dones: np.ndarray,
          last_values: np.ndarray, gamma: float, lam: float, when: str) -> tuple[np.ndarray, np.ndarray]:
     args = (rewards.copy(), values.copy(), dones.copy(), last_values.copy(), float(gamma), float(lam))
-    call = f"{plumbing.describe_call('gae_advantages', args)} {when}"
+    call = plumbing.Call("gae_advantages", args, when)
     out = plumbing.call_learner("gae_advantages", fn, *args, when=when)
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         from .._format import brief
@@ -289,8 +289,8 @@ def _gae(fn: Callable, rewards: np.ndarray, values: np.ndarray, dones: np.ndarra
         raise LearnerFunctionError("gae_advantages", f"returned {brief(out)}, expected a pair "
                                    "(advantages, returns)", call,
                                    "return advantages, returns  (returns = advantages + values).")
-    adv = plumbing.expect_array("gae_advantages", out[0], call + " (advantages)", rewards.shape)
-    ret = plumbing.expect_array("gae_advantages", out[1], call + " (returns)", rewards.shape)
+    adv = plumbing.expect_array("gae_advantages", out[0], plumbing.Call("gae_advantages", args, f"{when} (advantages)"), rewards.shape)
+    ret = plumbing.expect_array("gae_advantages", out[1], plumbing.Call("gae_advantages", args, f"{when} (returns)"), rewards.shape)
     return adv, ret
 
 
