@@ -359,12 +359,16 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r["assignment"] for r in lessons if r["status"] != "ok"]
     if args.cells_only:
         return 1 if failed else 0
+    if args.out.exists():  # profiling some lessons keeps the others' measurements (and the sizing
+        # below still covers every lesson)
+        ran = {r["assignment"] for r in lessons}
+        kept = [r for r in json.loads(args.out.read_text()).get("lessons", []) if r["assignment"] not in ran]
+        report["lessons"] = sorted(kept + lessons, key=lambda r: r["assignment"])
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     if DOC.exists() and START in DOC.read_text():
-        update_doc(report)
-        print(f"updated the measurements and sizing in {DOC.relative_to(ROOT)}")
-    failed = [r["assignment"] for r in lessons if r["status"] != "ok"]
+        update_doc(report, DOC)
+        print(f"updated the measurements and sizing in {DOC}")
     if failed:
         print(f"lessons that raised: {failed}")
     return 1 if failed else 0

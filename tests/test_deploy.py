@@ -258,3 +258,26 @@ def test_the_images_pip_install_resolves_to_the_pinned_versions(tmp_path):
            for i in json.loads(report.read_text())["install"]}
     for name, version in {**PROJECT_PINS, **COURSE_PINS, "jupyterhub": "5.4.4"}.items():
         assert got[name].split("+")[0] == version, f"the image would get {name} {got[name]}"
+
+
+def test_profiling_some_lessons_keeps_the_other_lessons_measurements(tmp_path, monkeypatch):
+    """`python -m bench.profile_lessons 08-actor-critic-ppo` re-measures one lesson: the others'
+    rows in profile.json (and so the hub's sizing in docs/deploy.md) must survive it."""
+    import bench.profile_lessons as pl
+
+    old = json.loads(PROFILE.read_text())
+    out = tmp_path / "profile.json"
+    out.write_text(json.dumps(old))
+    doc = tmp_path / "deploy.md"
+    doc.write_text(f"# sizing\n{START}\nstale\n{END}\n")
+    one = old["lessons"][0]["assignment"]
+    fresh = {**old["lessons"][0], "wall_s": 1.5, "cpu_s": 1.4, "slow_cells": []}
+    monkeypatch.setattr(pl, "DOC", doc)
+    monkeypatch.setattr(pl, "profile_notebook", lambda path, timeout: dict(fresh))
+    monkeypatch.setattr(pl, "profile_server", lambda: old["server"])
+    assert pl.main([one, "--out", str(out)]) == 0
+    new = json.loads(out.read_text())
+    assert [r["assignment"] for r in new["lessons"]] == [r["assignment"] for r in old["lessons"]]
+    assert new["lessons"][0]["wall_s"] == 1.5
+    assert new["lessons"][1:] == old["lessons"][1:]
+    assert render_markdown(new).strip() in doc.read_text()
