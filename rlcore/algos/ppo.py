@@ -86,7 +86,8 @@ class Config:
     gamma: float = 0.99  # discount: what happens ~100 steps ahead still counts
     gae_lambda: float = 0.95  # GAE's bias-variance knob: 0 = TD error (biased), 1 = Monte Carlo (noisy)
     n_epochs: int = 4  # passes over each batch: reuse the data while the clip keeps steps small
-    n_minibatches: int = 4  # minibatches per epoch (128 steps each by default)
+    n_minibatches: int = 2  # minibatches per epoch, 256 steps each (20 seeds on CartPole: median
+    # time-to-solve 0.45 s with 2, 0.76 s with 4, 0.58 s with 1 whose worst seed takes 2.5 s)
     clip_ratio: float = 0.2  # eps of the clipped objective: rho stays within [0.8, 1.2] per batch
     lr: float = 3e-3  # Adam step size, large for a small net and a batch that is reused 4 times
     anneal_lr: bool = False  # decay lr linearly to 0 over max_env_steps (settles a long run)
