@@ -242,23 +242,44 @@ def test_clip_grad_norm_matches_torch_bit_for_bit(scale):
 
 
 @pytest.mark.parametrize("activation", [torch.nn.Tanh, torch.nn.ReLU])
-def test_inference_forward_gives_the_nets_numbers_bit_for_bit(activation):
+def test_numpy_forward_gives_the_nets_numbers_and_follows_its_updates(activation):
     from rlcore.algos import _plumbing
     from rlcore.nets import mlp
 
     torch.manual_seed(0)
     net = mlp([4, 64, 64, 2], activation)
-    fast = _plumbing.inference_forward(net)
-    assert fast is not net
+    fast = _plumbing.numpy_forward(net)
     for batch in (1, 16, 513):
-        x = torch.randn(batch, 4)
+        x = torch.randn(batch, 4) * 3
+        before = x.numpy().copy()
         with torch.no_grad():
-            assert torch.equal(fast(x), net(x))
-    with torch.no_grad():  # it reads the weights at each call: an optimiser's update shows
-        net[0].weight.add_(1.0)
-        assert torch.equal(fast(x), net(x))
-    odd = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Softmax(-1))
-    assert _plumbing.inference_forward(odd) is odd  # anything else: the net itself
+            want = net(x).numpy()
+        got = fast(x.numpy())
+        assert got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        assert np.array_equal(x.numpy(), before)  # the input is not overwritten
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.5)  # in-place updates show at the next call
+    net(x).sum().backward()
+    optimizer.step()
+    with torch.no_grad():
+        np.testing.assert_allclose(fast(x.numpy()), net(x).numpy(), rtol=1e-5, atol=1e-6)
+    odd = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Softmax(-1))  # anything else: via torch
+    with torch.no_grad():
+        np.testing.assert_array_equal(_plumbing.numpy_forward(odd)(x.numpy()), odd(x).numpy())
+
+
+def test_numpy_sampler_draws_from_the_softmax():
+    from rlcore.algos.pg import sample_categorical_numpy
+
+    logits = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, -1.0], [-30.0, 30.0, -30.0]], dtype=np.float32)
+    rng = np.random.default_rng(0)
+    draws = np.stack([sample_categorical_numpy(logits, rng) for _ in range(20_000)])
+    assert draws.dtype == np.int64 and draws.shape == (20_000, 3)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    for row in range(3):
+        freq = np.bincount(draws[:, row], minlength=3) / len(draws)
+        np.testing.assert_allclose(freq, p[row], atol=0.012)
 
 
 def test_an_unwritten_learner_function_says_so():

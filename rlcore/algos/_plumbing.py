@@ -362,27 +362,32 @@ def adam(params: Any, **options: Any) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, **options)
 
 
-def inference_forward(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Return f(x) = net(x) for use under ``torch.no_grad()``, with less overhead a call.
+def numpy_forward(net: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """Return f(x) = net(x) on float32 numpy arrays, for a rollout's forward passes (no gradient).
 
     For an ``nn.Sequential`` of Linear, Tanh, ReLU and Identity layers (``rlcore.nets.mlp``)
-    f computes each layer as ``addmm(b, x, W^T)`` and the activation directly, skipping the
-    module machinery that costs more than the arithmetic for a batch of 16 observations
-    (the same numbers, bit for bit: tested). The layers' tensors are read at every call, so
-    f follows the optimiser's in-place updates. Any other net: f is ``net`` itself.
+    f computes each layer as ``x @ W^T + b`` and the activation in numpy, on views of the
+    layers' tensors (shared memory: the optimiser's in-place updates show at the next call).
+    For a batch of 16 observations that is ~3x cheaper than ``net(x)``: it skips torch's
+    dispatch and module machinery, and numpy's tanh is several times faster than torch's on
+    this CPU. Equal to ``net(x)`` up to float32 rounding (tested). Any other net: f converts
+    x to a tensor, runs ``net`` under ``no_grad`` and returns its output as an array.
     """
-    kinds = {nn.Tanh: torch.tanh, nn.ReLU: torch.relu, nn.Identity: None}
+    kinds = {nn.Tanh: np.tanh, nn.ReLU: lambda h: np.maximum(h, np.float32(0.0)), nn.Identity: None}
     if not isinstance(net, nn.Sequential) or not all(
-            isinstance(m, nn.Linear) or type(m) in kinds for m in net):
-        return net
-    steps = [(m.weight, m.bias) if isinstance(m, nn.Linear) else kinds[type(m)] for m in net]
-    if any(isinstance(s, tuple) and s[1] is None for s in steps):
-        return net
+            (isinstance(m, nn.Linear) and m.bias is not None) or type(m) in kinds for m in net):
+        def through_torch(x: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return net(torch.from_numpy(np.asarray(x, dtype=np.float32))).numpy()
+        return through_torch
+    steps = [(m.weight.detach().numpy().T, m.bias.detach().numpy()) if isinstance(m, nn.Linear)
+             else kinds[type(m)] for m in net]
 
-    def forward(x: torch.Tensor) -> torch.Tensor:
+    def forward(x: np.ndarray) -> np.ndarray:
         for s in steps:
             if isinstance(s, tuple):
-                x = torch.addmm(s[1], x, s[0].t())
+                x = x @ s[0]
+                x += s[1]
             elif s is not None:
                 x = s(x)
         return x

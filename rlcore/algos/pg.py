@@ -118,6 +118,17 @@ def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torc
     return (u > cdf).sum(dim=-1).clamp_(max=logits.shape[-1] - 1)
 
 
+def sample_categorical_numpy(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``sample_categorical`` on a numpy array of logits (B, A) with a numpy ``rng``: (B,) int64.
+
+    The inverse CDF of softmax(logits) without normalising: a_i = #{k : u_i * Z_i > C_ik}
+    with C_ik = sum_{j<=k} exp(l_ij - max_j l_ij), Z_i = C_i,A-1 and u_i ~ U[0, 1).
+    """
+    cdf = np.exp(logits - logits.max(axis=-1, keepdims=True)).cumsum(axis=-1)
+    u = rng.random((logits.shape[0], 1), dtype=cdf.dtype) * cdf[:, -1:]
+    return np.minimum((u > cdf).sum(axis=-1), logits.shape[-1] - 1)
+
+
 # ---------------------------------------------------------------------------------------
 # Checks before training: the config, the environment, the learner's functions.
 # ---------------------------------------------------------------------------------------

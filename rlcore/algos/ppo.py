@@ -60,7 +60,7 @@ from ..policies import CategoricalPolicy, GaussianPolicy
 from . import _plumbing as plumbing
 from ._plumbing import Curve, LearnerFunctionError, TrainClock, progress_display
 from .common import config_html, evaluate, seed_everything, set_threads
-from .pg import sample_categorical
+from .pg import sample_categorical_numpy
 
 __all__ = ["PRESETS", "ActorCritic", "Config", "LearnerFunctionError", "Result", "a2c_config",
            "bootstrap_truncated", "preset", "train", "train_a2c"]
@@ -359,17 +359,20 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
 
     T, N = c.steps_per_env, c.n_envs
     act_shape = () if discrete else tuple(envs.single_action_space.shape)
-    batch_obs = torch.zeros(T, N, obs_dim)  # normalized observations, as the networks saw them
-    batch_actions = torch.zeros((T, N, *act_shape), dtype=torch.long if discrete else torch.float32)
-    batch_logp = torch.zeros(T, N)
-    batch_logits = torch.zeros(T, N, envs.single_action_space.n) if discrete else None
+    # The rollout runs in numpy (``plumbing.numpy_forward``: a third of the cost a step of
+    # the same forward pass in torch); its arrays become tensors, without a copy, after it.
+    batch_obs = np.zeros((T, N, obs_dim), dtype=np.float32)  # normalized, as the networks saw them
+    raw_obs = np.zeros((T, N, obs_dim), dtype=np.float32)
+    batch_actions = np.zeros((T, N, *act_shape), dtype=np.int64 if discrete else np.float32)
+    batch_logp = np.zeros((T, N), dtype=np.float32)
+    batch_logits = np.zeros((T, N, envs.single_action_space.n), dtype=np.float32) if discrete else None
     batch_rewards = np.zeros((T, N))
     batch_dones = np.zeros((T, N), dtype=bool)
     batch_trunc = np.zeros((T, N), dtype=bool)
     batch_valid = np.zeros((T, N), dtype=bool)
-    raw_obs = torch.zeros(T, N, obs_dim)
     if not discrete:
         low, high = envs.single_action_space.low, envs.single_action_space.high
+        sigma_log = agent.actor.log_std.detach().numpy()  # log sigma, a view: follows the optimiser
     obs, _ = envs.reset(seed=c.seed)
     prev_done = np.zeros(N, dtype=bool)  # True: this env's next step is a reset step
     episode_return = np.zeros(N)
@@ -380,56 +383,62 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
     next_eval = c.eval_every
     clock = TrainClock()
     entropy_fn = fns["categorical_entropy"]
-    # the rollout's forward passes (no gradient): the same numbers at less overhead a call
-    policy_head = plumbing.inference_forward(agent.actor.logits_net if discrete else agent.actor.mu_net)
-    critic = plumbing.inference_forward(agent.critic)
+    rng = np.random.default_rng(c.seed)  # the rollout's action draws
+    policy_head = plumbing.numpy_forward(agent.actor.logits_net if discrete else agent.actor.mu_net)
+    critic = plumbing.numpy_forward(agent.critic)
+    obs_mean, obs_var = agent.obs_mean.numpy(), agent.obs_var.numpy()  # views of the running stats
+
+    def normalize(o: np.ndarray) -> np.ndarray:  # ActorCritic.normalize, in numpy
+        if not c.normalize_obs:
+            return o
+        return np.clip((o - obs_mean) / np.sqrt(obs_var + np.float32(1e-8)), -10.0, 10.0)
 
     try:
         while True:
             # 1. Collect T steps in N envs with a_t ~ pi_theta_old(.|s_t); keep logp and V(s_t).
-            with torch.no_grad():
-                for t in range(T):
-                    o = torch.from_numpy(np.asarray(obs, dtype=np.float32))
-                    raw_obs[t] = o
-                    x = agent.normalize(o)
-                    batch_obs[t] = x
-                    out = policy_head(x)
-                    if discrete:
-                        actions = sample_categorical(out, generator)
-                        batch_logits[t] = out  # log pi(a_t|s_t) for the whole batch after the loop
-                        env_actions = actions.numpy()
-                    else:
-                        log_std = agent.actor.log_std
-                        noise = torch.randn(out.shape, generator=generator)
-                        actions = out + log_std.exp() * noise
-                        batch_logp[t] = (-0.5 * noise**2 - log_std - 0.5 * LOG_2PI).sum(-1)
-                        env_actions = np.clip(actions.numpy(), low, high)
-                    batch_actions[t] = actions
-                    batch_valid[t] = ~prev_done
-                    obs, rewards, terminated, truncated, _ = envs.step(env_actions)
-                    episode_return += rewards
-                    prev_done = terminated | truncated
-                    batch_rewards[t] = rewards * c.reward_scale
-                    batch_dones[t] = prev_done
-                    batch_trunc[t] = truncated & ~terminated
-                    if prev_done.any():
-                        finished.extend(episode_return[prev_done].tolist())
-                        episode_return[prev_done] = 0.0
-                o = torch.from_numpy(np.asarray(obs, dtype=np.float32))
-                # The networks did not change during the rollout: V(s_t) of all T * N steps and
-                # V(s_T) in one forward pass, and the discrete log-probs from the stored logits
-                # (the same numbers as step by step, at a fraction of the per-step overhead).
-                values = critic(torch.cat([batch_obs.reshape(T * N, obs_dim), agent.normalize(o)])).squeeze(-1)
-                values = values.numpy().astype(np.float64)
-                batch_values, last_values = values[:T * N].reshape(T, N), values[T * N:]
+            for t in range(T):
+                o = np.asarray(obs, dtype=np.float32)
+                raw_obs[t] = o
+                x = normalize(o)
+                batch_obs[t] = x
+                out = policy_head(x)
                 if discrete:
-                    batch_logp = torch.log_softmax(batch_logits, -1).gather(
-                        2, batch_actions[..., None]).squeeze(2)
+                    actions = sample_categorical_numpy(out, rng)
+                    batch_logits[t] = out  # log pi(a_t|s_t) for the whole batch after the loop
+                    env_actions = actions
+                else:
+                    noise = rng.standard_normal(out.shape, dtype=np.float32)
+                    actions = out + np.exp(sigma_log) * noise
+                    batch_logp[t] = (-0.5 * noise**2 - sigma_log - 0.5 * LOG_2PI).sum(-1)
+                    env_actions = np.clip(actions, low, high)
+                batch_actions[t] = actions
+                batch_valid[t] = ~prev_done
+                obs, rewards, terminated, truncated, _ = envs.step(env_actions)
+                episode_return += rewards
+                prev_done = terminated | truncated
+                batch_rewards[t] = rewards * c.reward_scale
+                batch_dones[t] = prev_done
+                batch_trunc[t] = truncated & ~terminated
+                if prev_done.any():
+                    finished.extend(episode_return[prev_done].tolist())
+                    episode_return[prev_done] = 0.0
+            # The networks did not change during the rollout: V(s_t) of all T * N steps and
+            # V(s_T) in one forward pass, and the discrete log-probs from the stored logits
+            # (the same numbers as step by step, at a fraction of the per-step overhead).
+            o = normalize(np.asarray(obs, dtype=np.float32))
+            values = critic(np.concatenate([batch_obs.reshape(T * N, obs_dim), o]))[:, 0].astype(np.float64)
+            batch_values, last_values = values[:T * N].reshape(T, N), values[T * N:]
+            t_obs, t_actions = torch.from_numpy(batch_obs), torch.from_numpy(batch_actions)
+            if discrete:
+                t_logp = torch.log_softmax(torch.from_numpy(batch_logits), -1).gather(
+                    2, t_actions[..., None]).squeeze(2)
+            else:
+                t_logp = torch.from_numpy(batch_logp)
             valid = batch_valid.reshape(-1)
             if not valid.any():
                 continue
             if c.normalize_obs:
-                agent.update_obs_stats(raw_obs.reshape(T * N, obs_dim)[torch.from_numpy(valid)])
+                agent.update_obs_stats(torch.from_numpy(raw_obs.reshape(T * N, obs_dim)[valid]))
 
             # 2. Advantages by GAE(lambda). At a truncation the next input is s_T (the reset
             #    step's observation, or the batch's last one): bootstrap gamma V(s_T) into r_t.
@@ -445,9 +454,9 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
 
             # 3. n_epochs passes of shuffled minibatches over the real transitions.
             mask = torch.from_numpy(valid)
-            b_obs = batch_obs.reshape(T * N, obs_dim)[mask]
-            b_actions = batch_actions.reshape(T * N, *act_shape)[mask]
-            b_logp = batch_logp.reshape(-1)[mask]
+            b_obs = t_obs.reshape(T * N, obs_dim)[mask]
+            b_actions = t_actions.reshape(T * N, *act_shape)[mask]
+            b_logp = t_logp.reshape(-1)[mask]
             b_adv = torch.from_numpy(adv.reshape(-1)[valid].astype(np.float32))
             b_ret = torch.from_numpy(ret.reshape(-1)[valid].astype(np.float32))
             B = b_obs.shape[0]
@@ -503,10 +512,10 @@ def train(config: Config | None = None, callback: Callable[[dict], Any] | None =
                 kls.extend(epoch_kls)
                 if c.target_kl is not None and np.mean(epoch_kls) > c.target_kl:
                     break
-            # the policy's entropy on the batch (nats), the diagnostic that says it still explores
+            # the entropy (nats) of the policy that collected the batch, on the batch: the
+            # diagnostic that says it still explores (from the rollout's logits: no extra pass)
             if discrete:
-                with torch.no_grad():
-                    out = agent.actor(b_obs)
+                out = torch.from_numpy(batch_logits.reshape(T * N, -1)[valid])
                 ent = plumbing.checked_call(plumbing.expect_tensor, "categorical_entropy", entropy_fn, out,
                                             when=when, shape=(B,))
                 entropies.append(float(ent.mean()))
