@@ -3,8 +3,8 @@
 The algorithm (Schulman et al., 2017), in the talk's notation:
 
 1. run the stochastic policy pi_theta_old in ``n_envs`` environments for ``steps_per_env``
-   steps (one batched forward pass of actor and critic per step), keeping log pi_old(a_t|s_t)
-   and the critic's V_phi(s_t);
+   steps (one batched forward pass of the actor per step, in numpy: it is the hot loop),
+   keeping log pi_old(a_t|s_t), then the critic's V_phi(s_t) of all T * N states at once;
 2. estimate advantages with GAE(lambda) (``gae_advantages``):
    delta_t = r_t + gamma (1 - d_t) V(s_{t+1}) - V(s_t),  A_t = delta_t + gamma lambda (1 - d_t) A_{t+1},
    and the critic's targets R_t = A_t + V(s_t);
@@ -17,7 +17,7 @@ The algorithm (Schulman et al., 2017), in the talk's notation:
    the approximate KL divergence (``approx_kl``) exceeds ``target_kl``.
 
 **A2C** is the special case of one epoch and one minibatch: the update happens at
-theta = theta_old, where rho = 1, the clip never binds and the gradient of L^CLIP is the
+theta = theta_old, where rho = 1 (to float32 rounding), the clip never binds and the gradient of L^CLIP is the
 advantage-weighted policy gradient -mean grad log pi(a_t|s_t) A_t. ``a2c_config()`` and
 ``train_a2c`` give it.
 
