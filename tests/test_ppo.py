@@ -288,3 +288,20 @@ def test_an_unwritten_learner_function_says_so():
 
     with pytest.raises(LearnerFunctionError, match="not written yet"):
         train(small(), progress=False, categorical_entropy=stub)
+
+
+def test_set_threads_limits_numpys_blas_threads_too():
+    """The numpy rollout's matmuls would otherwise run on every core: twice the CPU time for
+    the same wall clock on 2 cores (measured), and contention on a shared hub."""
+    from threadpoolctl import threadpool_info
+
+    from rlcore.algos.common import set_threads
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    try:
+        assert set_threads(1) == 1 and blas_threads() == {1}
+        assert set_threads(2) == 2 and blas_threads() == {2}
+    finally:
+        set_threads(1)

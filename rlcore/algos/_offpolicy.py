@@ -74,7 +74,7 @@ class OffPolicyConfig:
     utd: float = 0.5  # update-to-data ratio: gradient steps per env step (0.5: 4 per vector step)
     tau: float = 0.02  # Polyak rate of the target networks: fast, Pendulum's critic is easy
     action_bounds: tuple[float, float] | None = None  # None: the env's; else must match the env's
-    threads: int | None = 1  # torch threads, set explicitly: a 64-unit net gains nothing from a second
+    threads: int | None = 1  # torch and numpy (BLAS) threads, set explicitly: a 64-unit net gains nothing from a second
     # one, and on a busy 2-core machine two threads spin (measured: 13 ms vs 240 ms per update)
     patience_steps: int = 30_000  # stop early when no evaluation has moved after this many env
     # steps (correct parts leave the random policy behind within ~5k): name the parts to re-check

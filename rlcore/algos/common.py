@@ -14,16 +14,24 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import threadpoolctl
 import torch
 
 __all__ = ["config_html", "config_reasons", "evaluate", "greedy_actions", "seed_everything", "set_threads"]
 
 
 def set_threads(n: int | None = None) -> int:
-    """Use ``n`` torch threads (default: the machine's cores); small nets gain nothing from more."""
+    """Use ``n`` torch threads and ``n`` numpy (BLAS) threads (default: the machine's cores).
+
+    Small nets gain nothing from more: measured on 2 cores, PPO's numpy rollout with
+    OpenBLAS's default of 2 threads took 7.0 CPU s for 4.05 s of wall clock, with 1 thread
+    3.9 s of both. Returns the number of torch threads.
+    """
     if n is None:
         n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, int(n)))
+    n = max(1, int(n))
+    torch.set_num_threads(n)
+    threadpoolctl.threadpool_limits(limits=n, user_api="blas")
     return torch.get_num_threads()
 
 

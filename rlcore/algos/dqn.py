@@ -111,7 +111,7 @@ class Config:
     # theta_avg <- rate theta + (1 - rate) theta_avg after every training phase (about the last
     # 7 phases): it smooths the noise that flips DQN's greedy policy (1.0: the online net itself)
     max_grad_norm: float | None = None  # clip the gradient norm to this (None: no clipping)
-    threads: int | None = 1  # torch threads: a tiny net gains nothing from a second one (None = all)
+    threads: int | None = 1  # torch and numpy (BLAS) threads: a tiny net gains nothing from a second one (None = all)
     patience_steps: int = 100_000  # stop early when no evaluation has moved after this many env
     # steps (correct parts leave the random policy behind within ~10k): name the parts to re-check
 

@@ -70,7 +70,7 @@ class Config:
     hidden_sizes: tuple[int, ...] = (32,)  # a small tanh MLP is plenty for CartPole and fast
     use_reward_to_go: bool = True  # Phi_t = R_hat_t (lower variance) instead of R(tau)
     normalize_advantages: bool = True  # zero-mean unit-std weights: a baseline plus step scaling
-    threads: int | None = 1  # torch threads; tiny nets gain nothing from more (None = all cores)
+    threads: int | None = 1  # torch and numpy (BLAS) threads; tiny nets gain nothing from more (None = all cores)
     patience_steps: int = 200_000  # stop early when no evaluation has moved after this many env
     # steps (correct code solves CartPole in ~40k): a sign error should not run out the budget
 

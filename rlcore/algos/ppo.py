@@ -104,7 +104,7 @@ class Config:
     target_kl: float | None = None  # stop an update's epochs once approx KL exceeds this (None = never)
     hidden_sizes: tuple[int, ...] = (64, 64)  # tanh MLPs for actor and critic (separate networks)
     log_std_init: float = 0.0  # Gaussian policy's initial log sigma: sigma = 1 explores the torque range
-    threads: int | None = 1  # torch threads: tiny nets gain nothing from a second one (None = all)
+    threads: int | None = 1  # torch and numpy (BLAS) threads: tiny nets gain nothing from a second one (None = all)
     patience_steps: int = 300_000  # stop early when no evaluation has moved after this many env
     # steps (correct code solves CartPole in ~30k): a sign error should not run out the budget
 
