@@ -31,6 +31,7 @@ POLICIES = "03-policies"
 VALUES = "04-value-functions"
 PG = "05-policy-gradients"
 DQN = "06-dqn"
+PPO = "08-actor-critic-ppo"
 # rlcore.live.LiveCurve's status line, updated in place while a trainer runs
 LIVE_STATUS = r"env steps\s+[\d,]+ \| train time"
 GAMMA = r"γ|gamma|discount"
@@ -244,6 +245,23 @@ def test_lesson06_filled_in_passes_the_probes_trains_live_and_animates(open_note
     assert cell.locator('img[src^="data:image/png"]').count() >= 1, "no live learning curve"
     assert nb.page.locator(".jp-Notebook .animation img").count() >= 1, "no animation of the agent"
     nb.shot("dqn-trained", target=cell)
+
+
+def test_lesson08_filled_in_passes_the_probes_and_solves_cartpole_twice_and_pendulum(open_notebook, workspace):
+    nb = open_notebook(filled_in(workspace, PPO), "08-actor-critic-ppo")
+    nb.record_texts(LIVE_STATUS + r"[^\n]*")
+    nb.run_all(timeout_s=600)
+    assert_no_tracebacks(nb)
+    assert nb.executed_count() == len(nb.prompts()), f"not every cell ran: {nb.prompts()}"
+    text = "\n".join(nb.outputs())
+    assert "all 5 probes passed" in text, "the actor-critic probes did not pass in the browser"
+    solved = re.findall(r"Result\((CartPole-v1|Pendulum-v1), .*?solved in", text)
+    assert solved.count("CartPole-v1") >= 2 and "Pendulum-v1" in solved, (
+        f"PPO and A2C on CartPole and PPO on Pendulum should each solve; solved: {solved}")
+    assert len(nb.recorded_texts()) >= 2, "the trainer's progress line did not update while training"
+    cell = nb.cell_with_output(LIVE_STATUS)
+    assert cell.locator('img[src^="data:image/png"]').count() >= 1, "no live learning curve"
+    nb.shot("ppo-trained", target=cell)
 
 
 def test_unfilled_lesson02_shows_the_kind_check_message(open_notebook):
