@@ -18,7 +18,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import Locator
 
 from autograder.release import release
 from e2e.lab import ROOT, RUN_DIR, JupyterLab, ensure_chromium, launch_browser
@@ -233,38 +232,35 @@ def test_lesson05_trains_with_a_live_progress_line_and_learning_curve(open_noteb
     nb.shot("trained", target=curve.first, publish=True)
 
 
-def run_filled_in_with_probes_and_training(open_notebook, workspace, assignment: str, trainer: str,
-                                           timeout_s: float) -> tuple[Notebook, str, Locator]:
-    """Run every cell of a solved lesson whose probes and trainer end it (lessons 06, 08).
-
-    Asserts what both must show in the browser: no traceback, every cell ran, all 5 probes
-    passed, the trainer's progress line updated while it trained, and a live learning curve.
-    Returns the notebook, the text of every output and the cell that trained.
-    """
-    nb = open_notebook(filled_in(workspace, assignment), assignment)
+def test_lesson06_filled_in_passes_the_probes_trains_live_and_animates(open_notebook, workspace):
+    nb = open_notebook(filled_in(workspace, DQN), "06-dqn")
     nb.record_texts(LIVE_STATUS + r"[^\n]*")
-    nb.run_all(timeout_s=timeout_s)
+    nb.run_all(timeout_s=1200)
     assert_no_tracebacks(nb)
     assert nb.executed_count() == len(nb.prompts()), f"not every cell ran: {nb.prompts()}"
     text = "\n".join(nb.outputs())
-    assert "all 5 probes passed" in text, f"the {trainer} probe check did not pass in the browser"
-    assert len(nb.recorded_texts()) >= 2, f"{trainer}'s progress line did not update while training"
+    assert "all 5 probes passed" in text, "the probe check did not pass in the browser"
+    assert len(nb.recorded_texts()) >= 2, "DQN's progress line did not update while training"
     cell = nb.cell_with_output(LIVE_STATUS)
     assert cell.locator('img[src^="data:image/png"]').count() >= 1, "no live learning curve"
-    return nb, text, cell
-
-
-def test_lesson06_filled_in_passes_the_probes_trains_live_and_animates(open_notebook, workspace):
-    nb, _, cell = run_filled_in_with_probes_and_training(open_notebook, workspace, DQN, "DQN", 1200)
     assert nb.page.locator(".jp-Notebook .animation img").count() >= 1, "no animation of the agent"
     nb.shot("dqn-trained", target=cell)
 
 
 def test_lesson08_filled_in_passes_the_probes_and_solves_cartpole_twice_and_pendulum(open_notebook, workspace):
-    nb, text, cell = run_filled_in_with_probes_and_training(open_notebook, workspace, PPO, "actor-critic", 600)
+    nb = open_notebook(filled_in(workspace, PPO), "08-actor-critic-ppo")
+    nb.record_texts(LIVE_STATUS + r"[^\n]*")
+    nb.run_all(timeout_s=600)
+    assert_no_tracebacks(nb)
+    assert nb.executed_count() == len(nb.prompts()), f"not every cell ran: {nb.prompts()}"
+    text = "\n".join(nb.outputs())
+    assert "all 5 probes passed" in text, "the actor-critic probes did not pass in the browser"
     solved = re.findall(r"Result\((CartPole-v1|Pendulum-v1), .*?solved in", text)
     assert solved.count("CartPole-v1") >= 2 and "Pendulum-v1" in solved, (
         f"PPO and A2C on CartPole and PPO on Pendulum should each solve; solved: {solved}")
+    assert len(nb.recorded_texts()) >= 2, "the trainer's progress line did not update while training"
+    cell = nb.cell_with_output(LIVE_STATUS)
+    assert cell.locator('img[src^="data:image/png"]').count() >= 1, "no live learning curve"
     nb.shot("ppo-trained", target=cell)
 
 
